@@ -1,0 +1,292 @@
+//go:build integration
+
+package platform_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
+
+	"github.com/cafe-dev/cafe/internal/platform"
+	"github.com/cafe-dev/cafe/internal/testenv"
+)
+
+var env *testenv.Env
+
+func TestMain(m *testing.M) { testenv.Main(m, testenv.Options{}, &env) }
+
+func TestNodesAreGroupedIntoUnitsWithOwnPodCIDRs(t *testing.T) {
+	nodes, err := env.Kube.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, podRange, _ := net.ParseCIDR(env.Platform.PodCIDR())
+	perUnit := map[string]int{}
+	cidrs := map[string]string{}
+	for _, n := range nodes.Items {
+		unit := n.Labels[platform.UnitLabel]
+		if n.Labels[platform.ZoneLabel] != unit {
+			t.Errorf("node %s: zone label %q differs from unit label %q", n.Name, n.Labels[platform.ZoneLabel], unit)
+		}
+		perUnit[unit]++
+		ip, cidr, err := net.ParseCIDR(n.Spec.PodCIDR)
+		if err != nil || !podRange.Contains(ip) || !podRange.Contains(lastIP(cidr)) {
+			t.Errorf("node %s: podCIDR %q is not inside the platform's pod range %s", n.Name, n.Spec.PodCIDR, podRange)
+		}
+		if other, dup := cidrs[n.Spec.PodCIDR]; dup {
+			t.Errorf("nodes %s and %s share podCIDR %s", other, n.Name, n.Spec.PodCIDR)
+		}
+		cidrs[n.Spec.PodCIDR] = n.Name
+	}
+	for _, unit := range platform.DefaultUnits {
+		if perUnit[unit] != 2 {
+			t.Errorf("unit %s has %d nodes, want 2 (all: %v)", unit, perUnit[unit], perUnit)
+		}
+	}
+}
+
+func TestGuardRouteCoversPodRange(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("this test needs root: the local platform guards its pod range with an unreachable route")
+	}
+	if !platformHasRoute(env.Platform.PodCIDR()) {
+		t.Fatalf("no unreachable route for the pod range %s", env.Platform.PodCIDR())
+	}
+}
+
+func TestDeploymentOf100BecomesReadyWithAddressesInsideTheRange(t *testing.T) {
+	ns := env.Namespace(t)
+	ctx := context.Background()
+	labels := map[string]string{"app": "web"}
+	d := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To[int32](100),
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "web:v1"}}},
+			},
+		},
+	}
+	if _, err := env.Kube.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 2*time.Minute, "100 ready replicas", func() (bool, string) {
+		got, err := env.Kube.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		return got.Status.ReadyReplicas == 100, fmt.Sprintf("%d ready", got.Status.ReadyReplicas)
+	})
+	pods, err := env.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, podRange, _ := net.ParseCIDR(env.Platform.PodCIDR())
+	seen := map[string]string{}
+	for _, p := range pods.Items {
+		node, err := env.Kube.CoreV1().Nodes().Get(ctx, p.Spec.NodeName, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, nodeCIDR, _ := net.ParseCIDR(node.Spec.PodCIDR)
+		ip := net.ParseIP(p.Status.PodIP)
+		if ip == nil || !nodeCIDR.Contains(ip) || !podRange.Contains(ip) {
+			t.Errorf("pod %s on %s has IP %q outside its node's podCIDR %s", p.Name, p.Spec.NodeName, p.Status.PodIP, node.Spec.PodCIDR)
+		}
+		if other, dup := seen[p.Status.PodIP]; dup {
+			t.Errorf("pods %s and %s share IP %s", other, p.Name, p.Status.PodIP)
+		}
+		seen[p.Status.PodIP] = p.Name
+	}
+}
+
+// A pod is Ready only when its containers are ready and every readiness gate
+// is True, like kubelet; and it follows the gate both ways.
+func TestReadinessGatesDecideReadiness(t *testing.T) {
+	ns := env.Namespace(t)
+	ctx := context.Background()
+	const gate = "example.com/in-rotation"
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "gated", Namespace: ns},
+		Spec: corev1.PodSpec{
+			ReadinessGates: []corev1.PodReadinessGate{{ConditionType: gate}},
+			Containers:     []corev1.Container{{Name: "app", Image: "app:v1"}},
+		},
+	}
+	if _, err := env.Kube.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitPod(t, ns, "gated", "containers ready, pod not Ready", func(p *corev1.Pod) bool {
+		return condition(p, corev1.ContainersReady) == corev1.ConditionTrue && condition(p, corev1.PodReady) == corev1.ConditionFalse
+	})
+	// Still not Ready a while later: nothing but the gate's owner may flip it.
+	time.Sleep(time.Second)
+	p := getPod(t, ns, "gated")
+	if condition(p, corev1.PodReady) != corev1.ConditionFalse {
+		t.Fatalf("pod became Ready without its readiness gate: %v", p.Status.Conditions)
+	}
+	if condition(p, gate) != "" {
+		t.Fatalf("the simulator set the readiness gate condition itself: %v", p.Status.Conditions)
+	}
+	setCondition(t, ns, "gated", gate, corev1.ConditionTrue)
+	waitPod(t, ns, "gated", "Ready after the gate turned True", func(p *corev1.Pod) bool {
+		return condition(p, corev1.PodReady) == corev1.ConditionTrue
+	})
+	setCondition(t, ns, "gated", gate, corev1.ConditionFalse)
+	waitPod(t, ns, "gated", "not Ready after the gate turned False", func(p *corev1.Pod) bool {
+		return condition(p, corev1.PodReady) == corev1.ConditionFalse
+	})
+}
+
+// Changing a running pod's image restarts that container in place: same UID,
+// name and IP; containerStatuses show the new image, a new imageID and one
+// more restart. Switching to the reported digest restarts it again (the
+// VM-style restart CAFE uses).
+func TestImageChangeRestartsContainerInPlace(t *testing.T) {
+	ns := env.Namespace(t)
+	ctx := context.Background()
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "app", Namespace: ns},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{
+			{Name: "app", Image: "registry.local:5000/app:v1"},
+			{Name: "sidecar", Image: "sidecar:v1"},
+		}},
+	}
+	if _, err := env.Kube.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	before := waitPod(t, ns, "app", "Ready", func(p *corev1.Pod) bool { return condition(p, corev1.PodReady) == corev1.ConditionTrue })
+	oldID := before.Status.ContainerStatuses[0].ImageID
+	setImage(t, ns, "app", 0, "registry.local:5000/app:v2")
+	after := waitPod(t, ns, "app", "restarted with v2 and Ready", func(p *corev1.Pod) bool {
+		s := status(p, "app")
+		return s != nil && s.Image == "registry.local:5000/app:v2" && s.RestartCount == 1 && s.Ready &&
+			condition(p, corev1.PodReady) == corev1.ConditionTrue
+	})
+	if after.UID != before.UID || after.Status.PodIP != before.Status.PodIP {
+		t.Fatalf("in-place restart changed identity: uid %s→%s ip %s→%s", before.UID, after.UID, before.Status.PodIP, after.Status.PodIP)
+	}
+	app := status(after, "app")
+	if app.ImageID == oldID || app.ImageID == "" {
+		t.Errorf("imageID did not change with the image: %q", app.ImageID)
+	}
+	if app.LastTerminationState.Terminated == nil {
+		t.Errorf("restarted container has no last termination state")
+	}
+	if s := status(after, "sidecar"); s.RestartCount != 0 {
+		t.Errorf("unchanged sidecar restarted too: %+v", s)
+	}
+	digest := app.ImageID
+	setImage(t, ns, "app", 0, digest)
+	byDigest := waitPod(t, ns, "app", "restarted by digest", func(p *corev1.Pod) bool {
+		s := status(p, "app")
+		return s != nil && s.Image == digest && s.RestartCount == 2 && s.Ready
+	})
+	if got := status(byDigest, "app").ImageID; got != digest {
+		t.Errorf("switching to the digest changed the image ID: %q, want %q", got, digest)
+	}
+}
+
+// Stopping leaves no child process, listening port or route behind, and a
+// restart on the same data directory keeps the objects created before.
+func TestStopLeavesNothingAndRestartKeepsState(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dir := filepath.Join(t.TempDir(), "data")
+	opts := platform.Options{DataDir: dir, BinDir: testenv.BinDir(), Units: []string{"east", "west"}, NodesPerUnit: 1}
+	first, err := platform.Start(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := first.RESTConfig()
+	kube := kubernetes.NewForConfigOrDie(cfg)
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "kept", Namespace: "default"}, Data: map[string]string{"k": "v"}}
+	if _, err := kube.CoreV1().ConfigMaps("default").Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		first.Stop()
+		t.Fatal(err)
+	}
+	pids, port, cidr := first.PIDs(), first.APIServerPort(), first.PodCIDR()
+	first.Stop()
+	assertGone(t, pids, port, cidr)
+
+	second, err := platform.Start(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Stop()
+	if second.PodCIDR() != cidr {
+		t.Errorf("restart moved the pod range from %s to %s (node podCIDRs cannot move)", cidr, second.PodCIDR())
+	}
+	cfg, _ = second.RESTConfig()
+	kube = kubernetes.NewForConfigOrDie(cfg)
+	got, err := kube.CoreV1().ConfigMaps("default").Get(ctx, "kept", metav1.GetOptions{})
+	if err != nil || got.Data["k"] != "v" {
+		t.Fatalf("object created before the restart is gone: %v %v", got, err)
+	}
+	pids, port = second.PIDs(), second.APIServerPort()
+	second.Stop()
+	assertGone(t, pids, port, cidr)
+}
+
+// A platform killed like a crash leaves its route behind; the next start on
+// any data directory removes it.
+func TestCrashedPlatformIsCleanedUpByTheNext(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("this test needs root: it checks the guard routes")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	crashed, err := platform.Start(ctx, platform.Options{DataDir: filepath.Join(t.TempDir(), "a"), BinDir: testenv.BinDir(), Units: []string{"solo"}, NodesPerUnit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cidr, pids := crashed.PodCIDR(), crashed.PIDs()
+	crashed.Kill()
+	if !platformHasRoute(cidr) {
+		t.Fatalf("expected the crashed platform's route %s to be left behind", cidr)
+	}
+	next, err := platform.Start(ctx, platform.Options{DataDir: filepath.Join(t.TempDir(), "b"), BinDir: testenv.BinDir(), Units: []string{"solo"}, NodesPerUnit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer next.Stop()
+	if next.PodCIDR() != cidr && platformHasRoute(cidr) {
+		t.Errorf("stale route %s of a crashed platform is still there", cidr)
+	}
+	for name, pid := range pids {
+		if syscall.Kill(pid, 0) == nil {
+			t.Errorf("%s (pid %d) of the crashed platform is still running", name, pid)
+		}
+	}
+}
+
+func TestClearErrors(t *testing.T) {
+	ctx := context.Background()
+	_, err := platform.Start(ctx, platform.Options{DataDir: t.TempDir(), BinDir: t.TempDir()})
+	if _, ok := err.(*platform.MissingBinaryError); !ok || !contains(err.Error(), "make tools") {
+		t.Errorf("missing binary: got %v, want an error that says `make tools`", err)
+	}
+	_, err = platform.Start(ctx, platform.Options{DataDir: t.TempDir(), BinDir: testenv.BinDir(), APIServerPort: env.Platform.APIServerPort()})
+	if _, ok := err.(*platform.PortInUseError); !ok {
+		t.Errorf("port in use: got %v, want a PortInUseError", err)
+	}
+	file := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(file, nil, 0o644)
+	_, err = platform.Start(ctx, platform.Options{DataDir: filepath.Join(file, "sub"), BinDir: testenv.BinDir()})
+	if err == nil || !contains(err.Error(), "data directory") {
+		t.Errorf("unusable data directory: got %v", err)
+	}
+}

@@ -1,0 +1,51 @@
+package platform
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"syscall"
+)
+
+// PortInUseError says which port is taken and by what role.
+type PortInUseError struct {
+	Role string
+	Port int
+}
+
+func (e *PortInUseError) Error() string {
+	return fmt.Sprintf("port %d for the %s is already in use: stop whatever listens there (`ss -ltnp 'sport = :%d'`) or choose another port with the matching flag", e.Port, e.Role, e.Port)
+}
+
+// checkPortFree fails with a PortInUseError if 127.0.0.1:port is taken.
+func checkPortFree(role string, port int) error {
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return &PortInUseError{Role: role, Port: port}
+		}
+		return fmt.Errorf("check port %d for the %s: %w", port, role, err)
+	}
+	return l.Close()
+}
+
+// freePort asks the kernel for an unused loopback port.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// listening reports whether something accepts connections on 127.0.0.1:port.
+func listening(port int) bool {
+	c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}

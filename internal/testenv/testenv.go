@@ -1,0 +1,128 @@
+// Package testenv gives integration tests a real control plane: the same
+// local platform `cafe up` runs (etcd, kube-apiserver, kube-controller-manager,
+// kube-scheduler, kwok), started once per test package from TestMain and torn
+// down when the package's tests end, fail or are interrupted.
+//
+// Test packages run in parallel: each platform has its own temporary data
+// directory, free ports and its own pod range slot, so nothing collides.
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/cafe-dev/cafe/internal/platform"
+)
+
+// Env is a running platform and clients for it.
+type Env struct {
+	Platform *platform.Platform
+	Config   *rest.Config
+	Kube     kubernetes.Interface
+}
+
+// Options select what a test package needs.
+type Options struct {
+	// Units and NodesPerUnit of the simulated nodes (default three units of two).
+	Units        []string
+	NodesPerUnit int
+	// NodePods caps pods per node (default 110).
+	NodePods int
+	// StartLatency is the simulated container start time.
+	StartLatency time.Duration
+}
+
+// Main starts a platform, runs the package's tests and stops the platform.
+// Use it as `func TestMain(m *testing.M) { testenv.Main(m, testenv.Options{}, &env) }`.
+// A platform that cannot start fails the package: it never skips.
+func Main(m *testing.M, opts Options, env **Env) {
+	os.Exit(run(m, opts, env))
+}
+
+func run(m *testing.M, opts Options, env **Env) int {
+	dir, err := os.MkdirTemp("", "cafe-testenv-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testenv:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	p, err := platform.Start(ctx, platform.Options{
+		DataDir:       filepath.Join(dir, "platform"),
+		BinDir:        BinDir(),
+		Units:         opts.Units,
+		NodesPerUnit:  opts.NodesPerUnit,
+		NodePods:      opts.NodePods,
+		StartLatency:  opts.StartLatency,
+		APIServerPort: 0,
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testenv: the local platform did not start:", err)
+		return 1
+	}
+	// Interrupted (Ctrl-C, a CI timeout's SIGTERM): stop the platform first.
+	// A SIGKILL of the test binary is covered by the children's parent-death
+	// signal and by the next platform's clean-up of stale routes.
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-signals
+		p.Stop()
+		os.RemoveAll(dir)
+		os.Exit(2)
+	}()
+	defer p.Stop()
+	cfg, err := p.RESTConfig()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testenv:", err)
+		return 1
+	}
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testenv:", err)
+		return 1
+	}
+	*env = &Env{Platform: p, Config: cfg, Kube: kube}
+	return m.Run()
+}
+
+// BinDir is the repository's bin/ directory (or $CAFE_BIN_DIR).
+func BinDir() string {
+	if d := os.Getenv("CAFE_BIN_DIR"); d != "" {
+		return d
+	}
+	return filepath.Join(RepoRoot(), "bin")
+}
+
+// RepoRoot is the directory holding the product's go.mod.
+func RepoRoot() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		panic(err)
+	}
+	for {
+		if data, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && len(data) > 0 && isProductModule(data) {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			panic("testenv: not inside the CAFE repository")
+		}
+		dir = parent
+	}
+}
+
+func isProductModule(goMod []byte) bool {
+	const want = "module github.com/cafe-dev/cafe\n"
+	return len(goMod) >= len(want) && string(goMod[:len(want)]) == want
+}
