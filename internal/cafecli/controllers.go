@@ -2,17 +2,40 @@ package cafecli
 
 import (
 	"context"
+	"fmt"
 	"io"
 
 	"k8s.io/client-go/rest"
+
+	"github.com/cafe-dev/cafe/config/crd"
+	"github.com/cafe-dev/cafe/internal/manager"
 )
 
 // startCafe installs CAFE's CRDs and runs its controllers against cfg. ready
-// is closed once they serve; errs receives a fatal error.
+// is closed once their caches are in sync; errs receives a fatal error.
 func startCafe(ctx context.Context, cfg *rest.Config, out io.Writer) (<-chan struct{}, <-chan error) {
 	ready := make(chan struct{})
 	errs := make(chan error, 1)
-	close(ready)
+	fmt.Fprintln(out, "  installing CAFE's CRDs and starting its controllers")
+	if err := crd.Install(ctx, cfg); err != nil {
+		errs <- err
+		return ready, errs
+	}
+	mgr, err := manager.New(cfg, manager.Options{QPS: 200, Burst: 400, Concurrency: 8})
+	if err != nil {
+		errs <- err
+		return ready, errs
+	}
+	go func() {
+		if err := mgr.Start(ctx); err != nil {
+			errs <- fmt.Errorf("CAFE's controllers stopped: %w", err)
+		}
+	}()
+	go func() {
+		if mgr.GetCache().WaitForCacheSync(ctx) {
+			close(ready)
+		}
+	}()
 	return ready, errs
 }
 

@@ -19,7 +19,10 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/cafe-dev/cafe/config/crd"
+	"github.com/cafe-dev/cafe/internal/manager"
 	"github.com/cafe-dev/cafe/internal/platform"
 )
 
@@ -28,6 +31,8 @@ type Env struct {
 	Platform *platform.Platform
 	Config   *rest.Config
 	Kube     kubernetes.Interface
+	// Client is a controller-runtime client (no cache) that knows CAFE's kinds.
+	Client client.Client
 }
 
 // Options select what a test package needs.
@@ -39,6 +44,11 @@ type Options struct {
 	NodePods int
 	// StartLatency is the simulated container start time.
 	StartLatency time.Duration
+	// InstallCRDs installs CAFE's CRDs.
+	InstallCRDs bool
+	// RunControllers runs CAFE's controllers in the test process (implies
+	// InstallCRDs).
+	RunControllers bool
 }
 
 // Main starts a platform, runs the package's tests and stops the platform.
@@ -92,7 +102,26 @@ func run(m *testing.M, opts Options, env **Env) int {
 		fmt.Fprintln(os.Stderr, "testenv:", err)
 		return 1
 	}
-	*env = &Env{Platform: p, Config: cfg, Kube: kube}
+	e := &Env{Platform: p, Config: cfg, Kube: kube}
+	if opts.InstallCRDs || opts.RunControllers {
+		if err := crd.Install(ctx, cfg); err != nil {
+			fmt.Fprintln(os.Stderr, "testenv: install CAFE's CRDs:", err)
+			return 1
+		}
+	}
+	if e.Client, err = client.New(cfg, client.Options{Scheme: manager.Scheme()}); err != nil {
+		fmt.Fprintln(os.Stderr, "testenv:", err)
+		return 1
+	}
+	if opts.RunControllers {
+		stop, err := e.StartControllers(manager.Options{})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "testenv: start CAFE's controllers:", err)
+			return 1
+		}
+		defer stop()
+	}
+	*env = e
 	return m.Run()
 }
 

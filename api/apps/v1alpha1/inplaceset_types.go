@@ -1,0 +1,206 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// PodUpdatePolicy says how pods move to a new revision.
+// +kubebuilder:validation:Enum=InPlaceIfPossible;InPlaceOnly;Recreate
+type PodUpdatePolicy string
+
+const (
+	// PodUpdateInPlaceIfPossible patches running pods when only container
+	// images, labels and annotations change, and recreates them otherwise.
+	PodUpdateInPlaceIfPossible PodUpdatePolicy = "InPlaceIfPossible"
+	// PodUpdateInPlaceOnly patches running pods and refuses any change that
+	// would need a new pod: the update waits instead, so pods keep their IPs.
+	PodUpdateInPlaceOnly PodUpdatePolicy = "InPlaceOnly"
+	// PodUpdateRecreate always deletes a pod and creates it again under the
+	// same name.
+	PodUpdateRecreate PodUpdatePolicy = "Recreate"
+)
+
+// TrafficHandoff tunes how a pod leaves traffic before it is changed.
+type TrafficHandoff struct {
+	// drainSeconds is how long a pod stays out of traffic (its serving
+	// condition False and its address gone from every Service's ready
+	// endpoints) before it is changed, so that load balancers and clients that
+	// watch endpoints stop sending it requests and in-flight ones finish.
+	// +optional
+	// +kubebuilder:default=5
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=3600
+	DrainSeconds int32 `json:"drainSeconds,omitempty"`
+
+	// maxWaitSeconds bounds the wait for a pod's address to leave endpoints,
+	// counted from the moment it was taken out of traffic. A pod that some
+	// Service keeps in its endpoints (publishNotReadyAddresses) would
+	// otherwise block the update forever; after this time the change goes
+	// ahead and the controller says so in an event.
+	// +optional
+	// +kubebuilder:default=60
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=3600
+	MaxWaitSeconds int32 `json:"maxWaitSeconds,omitempty"`
+}
+
+// InPlaceSetSpec is the desired state of an InPlaceSet.
+// +kubebuilder:validation:XValidation:rule="has(self.selector.matchLabels) || has(self.selector.matchExpressions)",message="selector must not be empty: an empty selector would adopt every pod in the namespace",fieldPath=".selector"
+// The selector rule checks label keys only: comparing the values too exceeds
+// the API server's CEL cost budget, because the schema of metav1.LabelSelector
+// and ObjectMeta puts no bound on map sizes or string lengths.
+// +kubebuilder:validation:XValidation:rule="!has(self.selector.matchLabels) || (has(self.template.metadata) && has(self.template.metadata.labels) && self.selector.matchLabels.all(k, k in self.template.metadata.labels))",message="every key of selector.matchLabels must be a label in template.metadata.labels",fieldPath=".selector.matchLabels"
+// +kubebuilder:validation:XValidation:rule="!has(self.template.spec.restartPolicy) || self.template.spec.restartPolicy == 'Always'",message="template.spec.restartPolicy must be Always: the set replaces pods that end, it does not run them to completion",fieldPath=".template.spec.restartPolicy"
+type InPlaceSetSpec struct {
+	// replicas is the number of pod slots, stopped slots included: a stopped
+	// slot is still a member of the set, it just runs no pod.
+	// +optional
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=0
+	Replicas *int32 `json:"replicas,omitempty"`
+
+	// partition is the number of pods that stay at status.currentRevision;
+	// the other replicas - partition pods move to status.updateRevision.
+	// A partition at or above replicas holds the whole set at the current
+	// revision. Lowering it releases the next pods; raising it does not move
+	// pods that already have the update revision back.
+	// +optional
+	// +kubebuilder:default=0
+	// +kubebuilder:validation:Minimum=0
+	Partition *int32 `json:"partition,omitempty"`
+
+	// minReadySeconds is how long a pod's containers must be ready before
+	// the pod is put (back) into traffic and counts as available.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	MinReadySeconds int32 `json:"minReadySeconds,omitempty"`
+
+	// selector selects the set's pods. It must match template.metadata.labels
+	// and is immutable, like a Deployment's.
+	// +required
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="selector is immutable"
+	Selector *metav1.LabelSelector `json:"selector"`
+
+	// template is the pod template of the update revision.
+	// +required
+	Template corev1.PodTemplateSpec `json:"template"`
+
+	// updatePolicy says how pods move to a new revision: in place (same pod,
+	// same IP) when possible, only in place, or always by recreation.
+	// +optional
+	// +kubebuilder:default=InPlaceIfPossible
+	UpdatePolicy PodUpdatePolicy `json:"updatePolicy,omitempty"`
+
+	// maxUnavailable is how many of the set's pods may be unavailable (not
+	// ready, out of traffic, or being changed) when the set starts changing
+	// another pod: a count (at least 1) or a percentage of replicas, rounded
+	// down but never below 1, since the set has no surge.
+	// +optional
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:XIntOrString
+	// +kubebuilder:validation:XValidation:rule="type(self) == string ? self.matches('^([1-9][0-9]?|100)%$') : self >= 1",message="maxUnavailable must be a count of at least 1 or a percentage from 1% to 100%"
+	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty"`
+
+	// trafficHandoff tunes how a pod leaves traffic before it is changed.
+	// +optional
+	// +kubebuilder:default={}
+	TrafficHandoff TrafficHandoff `json:"trafficHandoff,omitempty"`
+
+	// allowEmpty lets the set take its last serving pod out of traffic, for
+	// example to update the only pod of a one-replica set. Without it such a
+	// change waits with the reason UnitWouldBeEmpty.
+	// +optional
+	AllowEmpty bool `json:"allowEmpty,omitempty"`
+}
+
+// InPlaceSetStatus is the observed state of an InPlaceSet.
+type InPlaceSetStatus struct {
+	// observedGeneration is the spec generation this status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// replicas is the number of pods that exist and are not terminating.
+	// +optional
+	Replicas int32 `json:"replicas"`
+
+	// readyReplicas is the number of pods that are ready and in traffic.
+	// +optional
+	ReadyReplicas int32 `json:"readyReplicas"`
+
+	// availableReplicas is the number of pods ready and in traffic for at
+	// least minReadySeconds.
+	// +optional
+	AvailableReplicas int32 `json:"availableReplicas"`
+
+	// updatedReplicas is the number of pods at the update revision.
+	// +optional
+	UpdatedReplicas int32 `json:"updatedReplicas"`
+
+	// updatedReadyReplicas is the number of pods at the update revision that
+	// are ready and in traffic.
+	// +optional
+	UpdatedReadyReplicas int32 `json:"updatedReadyReplicas"`
+
+	// currentRevision is the revision the partition keeps pods at.
+	// +optional
+	CurrentRevision string `json:"currentRevision,omitempty"`
+
+	// updateRevision is the revision of spec.template.
+	// +optional
+	UpdateRevision string `json:"updateRevision,omitempty"`
+
+	// selector is spec.selector in string form, for the scale subresource.
+	// +optional
+	Selector string `json:"selector,omitempty"`
+
+	// stoppedIndexes are the slots the user stopped (the
+	// apps.cafe.dev/stopped-slots annotation) as the controller last acted on
+	// them: they run no pod and keep their index until started again.
+	// +optional
+	// +listType=set
+	StoppedIndexes []int32 `json:"stoppedIndexes,omitempty"`
+
+	// conditions describe the set's state in the standard way.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// InPlaceSet keeps a number of pods with stable names `<name>-<index>` and
+// moves them to a new revision in place (keeping each pod and its IP) when it
+// can, taking each pod out of traffic before changing it. A CafeDeployment
+// owns one InPlaceSet per deployment unit and drives it through replicas,
+// partition and template.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:subresource:scale:specpath=.spec.replicas,statuspath=.status.replicas,selectorpath=.status.selector
+// +kubebuilder:resource:shortName=ips,categories=cafe
+// +kubebuilder:printcolumn:name="Desired",type=integer,JSONPath=`.spec.replicas`
+// +kubebuilder:printcolumn:name="Ready",type=integer,JSONPath=`.status.readyReplicas`
+// +kubebuilder:printcolumn:name="Updated",type=integer,JSONPath=`.status.updatedReplicas`
+// +kubebuilder:printcolumn:name="Available",type=integer,JSONPath=`.status.availableReplicas`
+// +kubebuilder:printcolumn:name="Partition",type=integer,JSONPath=`.spec.partition`
+// +kubebuilder:printcolumn:name="Revision",type=string,JSONPath=`.status.updateRevision`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type InPlaceSet struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   InPlaceSetSpec   `json:"spec,omitempty"`
+	Status InPlaceSetStatus `json:"status,omitempty"`
+}
+
+// InPlaceSetList is a list of InPlaceSets.
+// +kubebuilder:object:root=true
+type InPlaceSetList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []InPlaceSet `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&InPlaceSet{}, &InPlaceSetList{})
+}

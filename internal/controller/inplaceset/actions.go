@@ -1,0 +1,205 @@
+package inplaceset
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
+	"github.com/cafe-dev/cafe/internal/podset"
+)
+
+// maxConcurrentWrites bounds how many pod writes one reconcile sends at once;
+// the client's QPS limiter paces them further.
+const maxConcurrentWrites = 16
+
+// applyContext is what applying a plan needs besides the actions.
+type applyContext struct {
+	set       *appsv1alpha1.InPlaceSet
+	pods      map[string]*corev1.Pod
+	templates map[string]*corev1.PodTemplateSpec // by revision name
+	current   string                             // the current revision
+}
+
+// apply carries out the plan's actions concurrently and returns every error.
+func (r *Reconciler) apply(ctx context.Context, ac applyContext, actions []podset.Action) error {
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+		sem  = make(chan struct{}, maxConcurrentWrites)
+	)
+	for _, a := range actions {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(a podset.Action) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := r.applyOne(ctx, ac, a); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}(a)
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (r *Reconciler) applyOne(ctx context.Context, ac applyContext, a podset.Action) error {
+	set := ac.set
+	switch a := a.(type) {
+	case podset.CreatePod:
+		t, ok := ac.templates[a.Revision]
+		if !ok {
+			return fmt.Errorf("no template for revision %s", a.Revision)
+		}
+		pod := newPod(set, t, a.Index, a.Revision)
+		r.expect.created(set, pod.Name)
+		if err := r.Client.Create(ctx, pod); err != nil {
+			r.expect.forget(set, pod.Name)
+			if apierrors.IsAlreadyExists(err) {
+				return nil // a stable name: the slot is already filled
+			}
+			return fmt.Errorf("create pod %s: %w", pod.Name, err)
+		}
+		r.Recorder.Eventf(set, corev1.EventTypeNormal, "CreatedPod", "created pod %s at revision %s", pod.Name, a.Revision)
+	case podset.DeletePod:
+		pod := ac.pods[a.Name]
+		if pod == nil {
+			return nil
+		}
+		r.expect.deleted(set, pod.Name)
+		if err := r.Client.Delete(ctx, pod, client.Preconditions{UID: &pod.UID}); err != nil && !apierrors.IsNotFound(err) {
+			r.expect.forget(set, pod.Name)
+			return fmt.Errorf("delete pod %s: %w", pod.Name, err)
+		}
+		r.Recorder.Eventf(set, corev1.EventTypeNormal, "DeletedPod", "deleted pod %s (%s%s)", pod.Name, a.Reason, handoffNote(a.Handoff))
+	case podset.SetServing:
+		return r.setServing(ctx, set, ac.pods[a.Name], a.Serving, string(a.Reason))
+	case podset.UpdateInPlace:
+		pod := ac.pods[a.Name]
+		old, updated := ac.templates[pod.Labels[appsv1alpha1.RevisionLabel]], ac.templates[a.Revision]
+		if old == nil || updated == nil {
+			return fmt.Errorf("update pod %s in place: revision template missing", a.Name)
+		}
+		patch, err := podset.PodPatchForInPlace(pod, old, updated, appsv1alpha1.RevisionLabel, a.Revision)
+		if err != nil {
+			return err
+		}
+		if err := r.patchPod(ctx, set, pod, types.StrategicMergePatchType, patch); err != nil {
+			return fmt.Errorf("update pod %s in place: %w", a.Name, err)
+		}
+		r.Recorder.Eventf(set, corev1.EventTypeNormal, "UpdatedInPlace", "updated pod %s in place to revision %s%s", pod.Name, a.Revision, handoffNote(a.Handoff))
+	case podset.RestartInPlace:
+		pod := ac.pods[a.Name]
+		template := ac.templates[pod.Labels[appsv1alpha1.RevisionLabel]]
+		if template == nil {
+			return fmt.Errorf("restart pod %s: its revision's template is missing", a.Name)
+		}
+		patch, err := restartPatch(pod, template, a.Token)
+		if err != nil {
+			return err
+		}
+		if err := r.patchPod(ctx, set, pod, types.StrategicMergePatchType, patch); err != nil {
+			return fmt.Errorf("restart pod %s: %w", a.Name, err)
+		}
+		r.Recorder.Eventf(set, corev1.EventTypeNormal, "RestartedInPlace", "restarted pod %s in place%s", pod.Name, handoffNote(a.Handoff))
+	default:
+		return fmt.Errorf("unknown action %T", a)
+	}
+	return nil
+}
+
+func (r *Reconciler) patchPod(ctx context.Context, set *appsv1alpha1.InPlaceSet, pod *corev1.Pod, pt types.PatchType, patch []byte) error {
+	r.expect.changed(set, pod.Name, pod.ResourceVersion)
+	if err := r.Client.Patch(ctx, pod, client.RawPatch(pt, patch)); err != nil {
+		r.expect.forget(set, pod.Name)
+		return err
+	}
+	return nil
+}
+
+// setServing moves a pod in or out of traffic through CAFE's readiness gate.
+func (r *Reconciler) setServing(ctx context.Context, set *appsv1alpha1.InPlaceSet, pod *corev1.Pod, serving bool, reason string) error {
+	if pod == nil {
+		return nil
+	}
+	status := corev1.ConditionFalse
+	if serving {
+		status = corev1.ConditionTrue
+	}
+	cond := map[string]any{
+		"type":               appsv1alpha1.ServingCondition,
+		"status":             status,
+		"reason":             reason,
+		"lastTransitionTime": metav1.NewTime(time.Now()).UTC().Format(time.RFC3339),
+	}
+	patch, _ := json.Marshal(map[string]any{
+		"metadata": map[string]any{"uid": pod.UID},
+		"status":   map[string]any{"conditions": []any{cond}},
+	})
+	r.expect.changed(set, pod.Name, pod.ResourceVersion)
+	if err := r.Client.Status().Patch(ctx, pod, client.RawPatch(types.StrategicMergePatchType, patch)); err != nil {
+		r.expect.forget(set, pod.Name)
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("set %s=%s on pod %s: %w", appsv1alpha1.ServingCondition, status, pod.Name, err)
+	}
+	return nil
+}
+
+// restartPatch restarts a pod's containers in place with only the Pod API:
+// each container's image switches between the reference its revision's
+// template names and the digest the node reported for it (the same image),
+// which the kubelet treats as a changed container and restarts. The handled
+// token is recorded in the same write.
+func restartPatch(pod *corev1.Pod, template *corev1.PodTemplateSpec, token string) ([]byte, error) {
+	reported := map[string]string{}
+	for _, s := range pod.Status.ContainerStatuses {
+		reported[s.Name] = s.ImageID
+	}
+	declared := map[string]string{}
+	for _, c := range template.Spec.Containers {
+		declared[c.Name] = c.Image
+	}
+	var containers []map[string]string
+	for _, c := range pod.Spec.Containers {
+		next := declared[c.Name]
+		if c.Image == next || next == "" {
+			next = strings.TrimPrefix(reported[c.Name], "docker-pullable://")
+		}
+		if next == "" || next == c.Image {
+			return nil, fmt.Errorf("restart pod %s: container %s has no reported image digest yet; retry once it runs", pod.Name, c.Name)
+		}
+		containers = append(containers, map[string]string{"name": c.Name, "image": next})
+	}
+	return json.Marshal(map[string]any{
+		"metadata": map[string]any{
+			"uid":         pod.UID,
+			"annotations": map[string]string{appsv1alpha1.RestartHandledAnnotation: token},
+		},
+		"spec": map[string]any{"containers": containers},
+	})
+}
+
+func handoffNote(h podset.Handoff) string {
+	switch h {
+	case podset.HandoffCannotLeaveEndpoints:
+		return "; a Service with publishNotReadyAddresses kept it in its endpoints"
+	case podset.HandoffMaxWaitElapsed:
+		return "; it was still in endpoints when trafficHandoff.maxWaitSeconds ran out"
+	}
+	return ""
+}

@@ -1,0 +1,272 @@
+// Package inplaceset is the InPlaceSet controller: a thin shell that reads a
+// set, its pods and the endpoints that list them, asks the pure planner in
+// internal/podset what to do next, and carries that out.
+package inplaceset
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/record"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
+	"github.com/cafe-dev/cafe/internal/podset"
+)
+
+// inPlaceSetLabel marks the ControllerRevisions of a set.
+const inPlaceSetLabel = "apps.cafe.dev/inplaceset"
+
+// Reconciler reconciles InPlaceSets.
+type Reconciler struct {
+	Client   client.Client
+	Scheme   *runtime.Scheme
+	Recorder record.EventRecorder
+	// Now is the clock; tests may replace it.
+	Now func() time.Time
+
+	expect *expectations
+	drains *drainClock
+}
+
+// +kubebuilder:rbac:groups=apps.cafe.dev,resources=inplacesets,verbs=get;list;watch
+// +kubebuilder:rbac:groups=apps.cafe.dev,resources=inplacesets/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;create;delete;patch
+// +kubebuilder:rbac:groups="",resources=pods/status,verbs=patch
+// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch
+// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch
+// +kubebuilder:rbac:groups=apps,resources=controllerrevisions,verbs=get;list;watch;create;delete
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// SetupWithManager registers the controller.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
+	if r.Now == nil {
+		r.Now = time.Now
+	}
+	r.expect = newExpectations()
+	r.drains = newDrainClock()
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("inplaceset").
+		For(&appsv1alpha1.InPlaceSet{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
+		Owns(&corev1.Pod{}).
+		Owns(&appsv1.ControllerRevision{}, builder.WithPredicates(deletedOnly())).
+		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(r.setsOfSlice)).
+		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
+		Complete(r)
+}
+
+// Reconcile moves one set one step toward its spec.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var set appsv1alpha1.InPlaceSet
+	if err := r.Client.Get(ctx, req.NamespacedName, &set); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if set.DeletionTimestamp != nil {
+		r.expect.drop(set.UID)
+		r.drains.forget(set.UID, nil)
+		return ctrl.Result{}, nil // owner references let the garbage collector remove the pods
+	}
+	pods, err := r.ownedPods(ctx, &set)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if !r.expect.satisfied(&set, pods) {
+		// Our own last writes are not in the cache yet; their events will
+		// bring us back, the requeue is a safety net.
+		return ctrl.Result{RequeueAfter: time.Second}, nil
+	}
+
+	updateRev := revisionName(&set, &set.Spec.Template)
+	if err := r.ensureRevision(ctx, &set, updateRev); err != nil {
+		return ctrl.Result{}, err
+	}
+	currentRev := set.Status.CurrentRevision
+	if currentRev == "" {
+		currentRev = updateRev
+	}
+	templates := map[string]*corev1.PodTemplateSpec{updateRev: &set.Spec.Template}
+	for _, rev := range revisionsInUse(pods, currentRev) {
+		if _, ok := templates[rev]; ok {
+			continue
+		}
+		t, err := r.revisionTemplate(ctx, set.Namespace, rev)
+		if apierrors.IsNotFound(err) {
+			continue // such pods can only move forward, to the update revision
+		}
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		templates[rev] = t
+	}
+	if _, ok := templates[currentRev]; !ok {
+		currentRev = updateRev
+	}
+
+	eps, err := r.observeEndpoints(ctx, set.Namespace)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	replicas := int(derefInt32(set.Spec.Replicas, 1))
+	maxUnavailable, err := podset.ResolveMaxUnavailable(set.Spec.MaxUnavailable, replicas)
+	if err != nil {
+		return ctrl.Result{}, reconcile.TerminalError(err)
+	}
+	in := podset.Input{
+		Replicas:         replicas,
+		Partition:        int(derefInt32(set.Spec.Partition, 0)),
+		MinReady:         minReady(&set),
+		MaxUnavailable:   maxUnavailable,
+		Policy:           podset.UpdatePolicy(set.Spec.UpdatePolicy),
+		Drain:            time.Duration(set.Spec.TrafficHandoff.DrainSeconds) * time.Second,
+		MaxDrainWait:     time.Duration(set.Spec.TrafficHandoff.MaxWaitSeconds) * time.Second,
+		AllowEmpty:       set.Spec.AllowEmpty,
+		UpdateRevision:   updateRev,
+		CurrentRevision:  currentRev,
+		InPlaceUpdatable: podset.InPlaceUpdatable(*templates[currentRev], set.Spec.Template),
+		StoppedIndexes:   StoppedSlots(&set),
+		Now:              r.Now(),
+	}
+	if in.Policy == "" {
+		in.Policy = podset.InPlaceIfPossible
+	}
+	names := make([]string, 0, len(pods))
+	for name := range pods {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	alive := map[types.UID]bool{}
+	for _, name := range names {
+		pod := pods[name]
+		p := podInput(pod, eps)
+		r.drains.adjust(set.UID, pod.UID, &p, in.Now)
+		alive[pod.UID] = true
+		in.Pods = append(in.Pods, p)
+	}
+	r.drains.forget(set.UID, alive)
+	plan := podset.Plan(in)
+	applyErr := r.apply(ctx, applyContext{set: &set, pods: pods, templates: templates, current: currentRev}, plan.Actions)
+
+	if err := r.updateStatus(ctx, &set, plan, updateRev, currentRev, replicas); err != nil {
+		return ctrl.Result{}, err
+	}
+	if applyErr != nil {
+		return ctrl.Result{}, applyErr
+	}
+	inUse := map[string]bool{updateRev: true, currentRev: true}
+	for _, rev := range revisionsInUse(pods, currentRev) {
+		inUse[rev] = true
+	}
+	if err := r.pruneRevisions(ctx, &set, inUse); err != nil {
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{RequeueAfter: plan.RequeueAfter}, nil
+}
+
+// ownedPods lists the set's pods from the cache: those it controls.
+func (r *Reconciler) ownedPods(ctx context.Context, set *appsv1alpha1.InPlaceSet) (map[string]*corev1.Pod, error) {
+	selector, err := metav1.LabelSelectorAsSelector(set.Spec.Selector)
+	if err != nil {
+		return nil, reconcile.TerminalError(fmt.Errorf("spec.selector: %w", err))
+	}
+	var list corev1.PodList
+	if err := r.Client.List(ctx, &list, client.InNamespace(set.Namespace), client.MatchingLabelsSelector{Selector: selector}); err != nil {
+		return nil, err
+	}
+	pods := map[string]*corev1.Pod{}
+	for i := range list.Items {
+		if metav1.IsControlledBy(&list.Items[i], set) {
+			pods[list.Items[i].Name] = &list.Items[i]
+		}
+	}
+	return pods, nil
+}
+
+// revisionsInUse lists the revisions of the set's pods and the current one.
+func revisionsInUse(pods map[string]*corev1.Pod, current string) []string {
+	seen := map[string]bool{current: true}
+	out := []string{current}
+	for _, p := range pods {
+		if rev := p.Labels[appsv1alpha1.RevisionLabel]; rev != "" && !seen[rev] {
+			seen[rev] = true
+			out = append(out, rev)
+		}
+	}
+	sort.Strings(out[1:])
+	return out
+}
+
+// StoppedSlots are the slot indexes the user stopped, from the set's
+// StoppedSlotsAnnotation ("3,7").
+func StoppedSlots(set *appsv1alpha1.InPlaceSet) []int {
+	var out []int
+	for _, f := range strings.Split(set.Annotations[appsv1alpha1.StoppedSlotsAnnotation], ",") {
+		if i, err := strconv.Atoi(strings.TrimSpace(f)); err == nil && i >= 0 {
+			out = append(out, i)
+		}
+	}
+	sort.Ints(out)
+	return out
+}
+
+// setsOfSlice maps an EndpointSlice change to the sets whose pods it lists.
+func (r *Reconciler) setsOfSlice(ctx context.Context, obj client.Object) []reconcile.Request {
+	slice, ok := obj.(*discoveryv1.EndpointSlice)
+	if !ok {
+		return nil
+	}
+	seen := map[types.NamespacedName]bool{}
+	var out []reconcile.Request
+	for _, ep := range slice.Endpoints {
+		if ep.TargetRef == nil || ep.TargetRef.Kind != "Pod" {
+			continue
+		}
+		var pod corev1.Pod
+		if err := r.Client.Get(ctx, client.ObjectKey{Namespace: slice.Namespace, Name: ep.TargetRef.Name}, &pod); err != nil {
+			continue
+		}
+		owner := metav1.GetControllerOf(&pod)
+		if owner == nil || owner.Kind != "InPlaceSet" || owner.APIVersion != appsv1alpha1.GroupVersion.String() {
+			continue
+		}
+		key := types.NamespacedName{Namespace: slice.Namespace, Name: owner.Name}
+		if !seen[key] {
+			seen[key] = true
+			out = append(out, reconcile.Request{NamespacedName: key})
+		}
+	}
+	return out
+}
+
+func deletedOnly() predicate.Predicate {
+	return predicate.Funcs{
+		CreateFunc:  func(e event.CreateEvent) bool { return false },
+		UpdateFunc:  func(e event.UpdateEvent) bool { return false },
+		GenericFunc: func(e event.GenericEvent) bool { return false },
+	}
+}
+
+func derefInt32(p *int32, def int32) int32 {
+	if p == nil {
+		return def
+	}
+	return *p
+}

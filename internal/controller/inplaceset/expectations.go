@@ -1,0 +1,104 @@
+package inplaceset
+
+import (
+	"strconv"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
+)
+
+// expectations remember the pod writes a reconcile made until the informer
+// cache shows them. Planning on a cache that has not seen our own last write
+// could take a second pod out of traffic while the first still looks
+// available, breaking maxUnavailable; so a set with unmet expectations waits
+// for its cache instead.
+type expectations struct {
+	mu  sync.Mutex
+	all map[types.UID]map[string]expectation
+}
+
+type expectation struct {
+	kind string // "create", "delete" or "change"
+	// olderThan is the resource version the pod had before our change: the
+	// cache must show a newer one.
+	olderThan string
+}
+
+func newExpectations() *expectations {
+	return &expectations{all: map[types.UID]map[string]expectation{}}
+}
+
+func (e *expectations) set(set *appsv1alpha1.InPlaceSet, pod string, x expectation) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	m := e.all[set.UID]
+	if m == nil {
+		m = map[string]expectation{}
+		e.all[set.UID] = m
+	}
+	m[pod] = x
+}
+
+func (e *expectations) created(set *appsv1alpha1.InPlaceSet, pod string) {
+	e.set(set, pod, expectation{kind: "create"})
+}
+
+func (e *expectations) deleted(set *appsv1alpha1.InPlaceSet, pod string) {
+	e.set(set, pod, expectation{kind: "delete"})
+}
+
+func (e *expectations) changed(set *appsv1alpha1.InPlaceSet, pod, resourceVersion string) {
+	e.set(set, pod, expectation{kind: "change", olderThan: resourceVersion})
+}
+
+func (e *expectations) forget(set *appsv1alpha1.InPlaceSet, pod string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	delete(e.all[set.UID], pod)
+}
+
+// satisfied drops the expectations the cached pods meet and reports whether
+// none is left.
+func (e *expectations) satisfied(set *appsv1alpha1.InPlaceSet, pods map[string]*corev1.Pod) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	m := e.all[set.UID]
+	for name, x := range m {
+		pod, exists := pods[name]
+		met := false
+		switch x.kind {
+		case "create":
+			met = exists
+		case "delete":
+			met = !exists || pod.DeletionTimestamp != nil
+		case "change":
+			met = !exists || newer(pod.ResourceVersion, x.olderThan)
+		}
+		if met {
+			delete(m, name)
+		}
+	}
+	return len(m) == 0
+}
+
+// drop forgets a deleted set.
+func (e *expectations) drop(uid types.UID) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	delete(e.all, uid)
+}
+
+// newer compares resource versions. They are opaque in general, but etcd's
+// are increasing integers; anything unparsable counts as newer so a set never
+// waits forever.
+func newer(rv, than string) bool {
+	a, errA := strconv.ParseUint(rv, 10, 64)
+	b, errB := strconv.ParseUint(than, 10, 64)
+	if errA != nil || errB != nil {
+		return rv != than
+	}
+	return a > b
+}
