@@ -1,0 +1,232 @@
+//go:build integration
+
+package inplaceset_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
+	"github.com/cafe-dev/cafe/internal/testenv"
+)
+
+var env *testenv.Env
+
+func TestMain(m *testing.M) {
+	testenv.Main(m, testenv.Options{RunControllers: true}, &env)
+}
+
+const drain = time.Second
+
+func newSet(ns string, replicas int32, image string) *appsv1alpha1.InPlaceSet {
+	labels := map[string]string{"app": "pay"}
+	return &appsv1alpha1.InPlaceSet{
+		ObjectMeta: metav1.ObjectMeta{Name: "pay", Namespace: ns},
+		Spec: appsv1alpha1.InPlaceSetSpec{
+			Replicas:       ptr.To(replicas),
+			Selector:       &metav1.LabelSelector{MatchLabels: labels},
+			MaxUnavailable: ptr.To(intstr.FromInt32(1)),
+			TrafficHandoff: appsv1alpha1.TrafficHandoff{DrainSeconds: int32(drain / time.Second), MaxWaitSeconds: 60},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: image}}},
+			},
+		},
+	}
+}
+
+func service(ns string) *corev1.Service {
+	return &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "pay", Namespace: ns},
+		Spec:       corev1.ServiceSpec{Selector: map[string]string{"app": "pay"}, Ports: []corev1.ServicePort{{Port: 80}}},
+	}
+}
+
+func create(t *testing.T, objs ...client.Object) {
+	t.Helper()
+	for _, o := range objs {
+		if err := env.Client.Create(context.Background(), o); err != nil {
+			t.Fatalf("create %T %s: %v", o, o.GetName(), err)
+		}
+	}
+}
+
+func pods(t *testing.T, ns string) map[string]corev1.Pod {
+	t.Helper()
+	var list corev1.PodList
+	if err := env.Client.List(context.Background(), &list, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]corev1.Pod{}
+	for _, p := range list.Items {
+		out[p.Name] = p
+	}
+	return out
+}
+
+func serving(p corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+			return true
+		}
+	}
+	return false
+}
+
+// waitSettled waits until the set has replicas pods, all at image, Ready and
+// serving, and its status says so.
+func waitSettled(t *testing.T, ns string, replicas int, image string) map[string]corev1.Pod {
+	t.Helper()
+	var got map[string]corev1.Pod
+	testenv.Eventually(t, 2*time.Minute, fmt.Sprintf("%d pods serving %s", replicas, image), func() (bool, string) {
+		got = pods(t, ns)
+		var set appsv1alpha1.InPlaceSet
+		if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "pay"}, &set); err != nil {
+			return false, err.Error()
+		}
+		n := 0
+		for _, p := range got {
+			if p.DeletionTimestamp == nil && p.Spec.Containers[0].Image == image && serving(p) {
+				n++
+			}
+		}
+		return n == replicas && len(got) == replicas && set.Status.UpdatedReadyReplicas == int32(replicas) && set.Status.ObservedGeneration == set.Generation,
+			fmt.Sprintf("%d of %d pods serving %s; status %+v", n, len(got), image, set.Status)
+	})
+	return got
+}
+
+func setImage(t *testing.T, ns, image string, mutate ...func(*appsv1alpha1.InPlaceSet)) {
+	t.Helper()
+	var set appsv1alpha1.InPlaceSet
+	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "pay"}, &set); err != nil {
+		t.Fatal(err)
+	}
+	set.Spec.Template.Spec.Containers[0].Image = image
+	for _, m := range mutate {
+		m(&set)
+	}
+	if err := env.Client.Update(context.Background(), &set); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCreatesStableNamesAndUpgradesInPlaceWithHandoff(t *testing.T) {
+	ns := env.Namespace(t)
+	obs := env.Observe(t, ns)
+	create(t, service(ns), newSet(ns, 4, "pay:v1"))
+	before := waitSettled(t, ns, 4, "pay:v1")
+	for i := 0; i < 4; i++ {
+		if _, ok := before[fmt.Sprintf("pay-%d", i)]; !ok {
+			t.Fatalf("pod pay-%d missing: stable names are <set>-<index>; have %v", i, keys(before))
+		}
+	}
+	setImage(t, ns, "pay:v2")
+	after := waitSettled(t, ns, 4, "pay:v2")
+	for name, p := range after {
+		b := before[name]
+		if p.UID != b.UID || p.Status.PodIP != b.Status.PodIP {
+			t.Errorf("pod %s was not upgraded in place: uid %s→%s ip %s→%s", name, b.UID, p.UID, b.Status.PodIP, p.Status.PodIP)
+		}
+		if p.Status.ContainerStatuses[0].RestartCount != 1 {
+			t.Errorf("pod %s: restartCount %d, want 1 (one in-place restart)", name, p.Status.ContainerStatuses[0].RestartCount)
+		}
+	}
+	obs.Stop()
+	if n := obs.CheckHandoff(t, drain); n != 4 {
+		t.Errorf("checked %d pod changes, want 4", n)
+	}
+}
+
+func TestRecreatesUnderTheSameNameWhenInPlaceIsImpossible(t *testing.T) {
+	ns := env.Namespace(t)
+	obs := env.Observe(t, ns)
+	create(t, service(ns), newSet(ns, 3, "pay:v1"))
+	before := waitSettled(t, ns, 3, "pay:v1")
+	setImage(t, ns, "pay:v2", func(s *appsv1alpha1.InPlaceSet) {
+		s.Spec.Template.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "MODE", Value: "strict"}}
+	})
+	after := waitSettled(t, ns, 3, "pay:v2")
+	for name, p := range after {
+		if p.UID == before[name].UID {
+			t.Errorf("pod %s kept its UID although the change needs a new pod", name)
+		}
+	}
+	obs.Stop()
+	if n := obs.CheckHandoff(t, drain); n != 3 {
+		t.Errorf("checked %d pod changes, want 3", n)
+	}
+}
+
+func TestPartitionKeepsPodsAndReplacementsKeepTheirRevision(t *testing.T) {
+	ns := env.Namespace(t)
+	create(t, service(ns), newSet(ns, 4, "pay:v1"))
+	waitSettled(t, ns, 4, "pay:v1")
+	setImage(t, ns, "pay:v2", func(s *appsv1alpha1.InPlaceSet) { s.Spec.Partition = ptr.To[int32](3) })
+	var old string
+	testenv.Eventually(t, time.Minute, "one pod at v2, three at v1", func() (bool, string) {
+		v1, v2 := 0, 0
+		for name, p := range pods(t, ns) {
+			switch {
+			case p.Spec.Containers[0].Image == "pay:v2" && serving(p):
+				v2++
+			case p.Spec.Containers[0].Image == "pay:v1" && serving(p):
+				v1++
+				old = name
+			}
+		}
+		return v1 == 3 && v2 == 1, fmt.Sprintf("v1=%d v2=%d", v1, v2)
+	})
+	// A pod of the old revision that dies comes back at the old revision.
+	if err := env.Client.Delete(context.Background(), &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: old}}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, time.Minute, old+" back at v1", func() (bool, string) {
+		p, ok := pods(t, ns)[old]
+		return ok && p.DeletionTimestamp == nil && p.Spec.Containers[0].Image == "pay:v1" && serving(p), fmt.Sprintf("%v", ok)
+	})
+}
+
+func TestStoppedSlotKeepsItsNameAndStartsAgain(t *testing.T) {
+	ns := env.Namespace(t)
+	create(t, service(ns), newSet(ns, 3, "pay:v1"))
+	waitSettled(t, ns, 3, "pay:v1")
+	annotate := func(v string) {
+		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, appsv1alpha1.StoppedSlotsAnnotation, v)
+		set := &appsv1alpha1.InPlaceSet{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pay"}}
+		if err := env.Client.Patch(context.Background(), set, client.RawPatch("application/merge-patch+json", []byte(patch))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	annotate("1")
+	testenv.Eventually(t, time.Minute, "pay-1 stopped", func() (bool, string) {
+		got := pods(t, ns)
+		_, has := got["pay-1"]
+		return !has && len(got) == 2, fmt.Sprintf("%v", keys(got))
+	})
+	time.Sleep(2 * time.Second)
+	if got := pods(t, ns); len(got) != 2 {
+		t.Fatalf("a stopped slot was refilled: %v", keys(got))
+	}
+	annotate("")
+	testenv.Eventually(t, time.Minute, "pay-1 started again", func() (bool, string) {
+		p, ok := pods(t, ns)["pay-1"]
+		return ok && serving(p), fmt.Sprintf("%v", ok)
+	})
+}
+
+func keys[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
