@@ -1,0 +1,361 @@
+// Package proxy is the unit router's data plane: an http.Handler that finds
+// a request's shard, serves it from this unit's endpoints when this unit owns
+// the shard, and otherwise forwards it, once, to the owning unit's router.
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cafe-dev/cafe/internal/router/shard"
+)
+
+// Headers routers exchange with each other and with clients.
+const (
+	// HeaderHop marks a request forwarded by another unit's router; such a
+	// request is never forwarded again.
+	HeaderHop = "X-Cafe-Hop"
+	// HeaderEpoch carries the forwarding router's shard-map epoch.
+	HeaderEpoch = "X-Cafe-Epoch"
+	// HeaderForwardedBy names the forwarding router's unit.
+	HeaderForwardedBy = "X-Cafe-Forwarded-By"
+	// HeaderUnit names the unit that served the response.
+	HeaderUnit = "X-Cafe-Unit"
+	// HeaderRequestID correlates a request across routers and services.
+	HeaderRequestID = "X-Request-Id"
+)
+
+// DefaultMaxBodyBytes bounds request bodies when Options.MaxBodyBytes is 0.
+const DefaultMaxBodyBytes = 10 << 20
+
+// NewerEpoch reports a forwarded request stamped with a newer shard-map
+// epoch than this router holds: the control plane should refresh the map.
+type NewerEpoch struct {
+	ShardMap    string
+	LocalEpoch  int64
+	RemoteEpoch int64
+	FromUnit    string
+}
+
+// Options configure a Handler.
+type Options struct {
+	// Unit is this router's unit, as named in the shard maps.
+	Unit string
+	// Transport carries upstream and router-to-router requests; nil means
+	// NewTransport(TransportOptions{}).
+	Transport http.RoundTripper
+	// MaxBodyBytes bounds request bodies (413 beyond); 0 means
+	// DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	Outlier      OutlierPolicy
+	// Metrics may be nil.
+	Metrics *Metrics
+	// Logger receives the sampled access log and proxy errors; nil
+	// discards them.
+	Logger *slog.Logger
+	// AccessLogSampleRate is the fraction of requests logged, 0 to 1.
+	AccessLogSampleRate float64
+	// OnNewerEpoch is called, on the request's goroutine, for every
+	// forwarded request with a newer epoch; keep it cheap and non-blocking.
+	// A client can forge the headers, so rate-limit the refresh it causes.
+	OnNewerEpoch func(NewerEpoch)
+	// Now is the clock for outlier ejection and latency; nil means
+	// time.Now. Tests pass a fake clock.
+	Now func() time.Time
+}
+
+// Handler routes requests by shard. Its configuration is swapped atomically:
+// requests in flight keep the table they started with.
+type Handler struct {
+	unit       string
+	unitHeader []string
+	transport  http.RoundTripper
+	maxBody    int64
+	outlier    OutlierPolicy
+	metrics    *Metrics
+	logger     *slog.Logger
+	sampleRate float64
+	onNewer    func(NewerEpoch)
+	now        func() time.Time
+	proxy      *httputil.ReverseProxy
+
+	routes atomic.Pointer[routeTable]
+
+	// mu serializes control-plane updates; requests never take it.
+	mu    sync.Mutex
+	slots map[string]*mapSlot
+	pools map[string]*endpointPool
+}
+
+// NewHandler returns a Handler with no routes; every request gets 404 until
+// SetRoutes.
+func NewHandler(o Options) (*Handler, error) {
+	if o.Unit == "" {
+		return nil, errors.New("proxy: Options.Unit is required")
+	}
+	if o.AccessLogSampleRate < 0 || o.AccessLogSampleRate > 1 {
+		return nil, fmt.Errorf("proxy: AccessLogSampleRate %v is outside 0..1", o.AccessLogSampleRate)
+	}
+	h := &Handler{
+		unit:       o.Unit,
+		unitHeader: []string{o.Unit},
+		transport:  o.Transport,
+		maxBody:    o.MaxBodyBytes,
+		outlier:    o.Outlier.withDefaults(),
+		metrics:    o.Metrics,
+		logger:     o.Logger,
+		sampleRate: o.AccessLogSampleRate,
+		onNewer:    o.OnNewerEpoch,
+		now:        o.Now,
+		slots:      map[string]*mapSlot{},
+		pools:      map[string]*endpointPool{},
+	}
+	if h.transport == nil {
+		h.transport = NewTransport(TransportOptions{})
+	}
+	if h.maxBody <= 0 {
+		h.maxBody = DefaultMaxBodyBytes
+	}
+	if h.logger == nil {
+		h.logger = slog.New(slog.DiscardHandler)
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	h.proxy = h.newReverseProxy()
+	h.routes.Store(newRouteTable(nil))
+	return h, nil
+}
+
+// SetShardMap installs the compiled table for a shard map; nil removes it
+// (routes using it answer 503). Requests already routed keep the old table.
+func (h *Handler) SetShardMap(name string, t *shard.Table) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.slot(name).table.Store(t)
+}
+
+// ShardMap returns the installed table for a shard map, or nil.
+func (h *Handler) ShardMap(name string) *shard.Table {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if s, ok := h.slots[name]; ok {
+		return s.table.Load()
+	}
+	return nil
+}
+
+// SetRoutes replaces the route table. Invalid routes (duplicate names or
+// host+prefix, missing shard map name, bad prefix or retry count) leave the
+// old table in place.
+func (h *Handler) SetRoutes(routes []Route) error {
+	if err := ValidateRoutes(routes); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	compiled := make([]*compiledRoute, 0, len(routes))
+	for _, r := range routes {
+		compiled = append(compiled, &compiledRoute{
+			Route:  r,
+			prefix: normalPrefix(r.PathPrefix),
+			slot:   h.slot(r.ShardMap),
+			pool:   h.pool(r.Name),
+		})
+	}
+	h.routes.Store(newRouteTable(compiled))
+	return nil
+}
+
+// SetEndpoints replaces the endpoints (host:port) of this router's unit for
+// a route. Only this unit's endpoints are needed: other units are reached
+// through their routers. Endpoints kept across updates keep their ejection
+// state. It may be called before SetRoutes names the route.
+func (h *Handler) SetEndpoints(route string, addrs []string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.pool(route).replace(addrs)
+}
+
+func (h *Handler) slot(name string) *mapSlot {
+	s, ok := h.slots[name]
+	if !ok {
+		s = &mapSlot{}
+		h.slots[name] = s
+	}
+	return s
+}
+
+func (h *Handler) pool(route string) *endpointPool {
+	p, ok := h.pools[route]
+	if !ok {
+		p = &endpointPool{}
+		h.pools[route] = p
+	}
+	return p
+}
+
+// exchange is one request's routing decision and outcome, shared with the
+// upstream transport through the request context.
+type exchange struct {
+	h       *Handler
+	route   *compiledRoute
+	target  shard.Unit
+	forward bool
+	// forwardedBy is the peer unit that forwarded this request, if any.
+	forwardedBy string
+	shardMap    string
+	epoch       int64
+	group       string
+	attempts    int
+	upstream    string
+	// chosen is the endpoint whose response is being streamed; its
+	// in-flight count drops when the request ends.
+	chosen    *endpoint
+	err       error
+	requestID string
+	rec       recorder
+}
+
+type exchangeKey struct{}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := h.now()
+	ex := &exchange{h: h, group: "none", requestID: ensureRequestID(r)}
+	ex.rec.ResponseWriter = w
+	h.route(ex, r)
+	if ex.chosen != nil {
+		ex.chosen.inflight.Add(-1)
+	}
+	routeName, unit := "none", h.unit
+	if ex.route != nil {
+		routeName = ex.route.Name
+	}
+	if ex.target.Name != "" {
+		unit = ex.target.Name
+	}
+	elapsed := h.now().Sub(start)
+	h.metrics.observe(unit, ex.group, routeName, ex.rec.status, elapsed.Seconds())
+	if h.sampled() {
+		h.logAccess(r, ex, routeName, elapsed)
+	}
+}
+
+func (h *Handler) route(ex *exchange, r *http.Request) {
+	w := &ex.rec
+	if r.Method == http.MethodConnect {
+		h.reject(ex, http.StatusMethodNotAllowed, "CONNECT is not routed")
+		return
+	}
+	route := h.routes.Load().match(r.Host, r.URL.Path)
+	if route == nil {
+		h.reject(ex, http.StatusNotFound, fmt.Sprintf("no route for host %q and path %q", r.Host, r.URL.Path))
+		return
+	}
+	ex.route, ex.shardMap = route, route.ShardMap
+	table := route.slot.table.Load()
+	if table == nil {
+		h.reject(ex, http.StatusServiceUnavailable, fmt.Sprintf("shard map %q for route %q is not loaded yet", route.ShardMap, route.Name))
+		return
+	}
+	ex.epoch = table.Epoch()
+
+	shardN, err := table.ShardOf(r)
+	var owner shard.Unit
+	var ok bool
+	switch {
+	case err == nil:
+		ex.group = table.RangeLabel(shardN)
+		if owner, ok = table.Owner(shardN); !ok {
+			declared, _ := table.DeclaredOwner(shardN)
+			h.reject(ex, http.StatusServiceUnavailable, fmt.Sprintf(
+				"shard %d has no serving unit at epoch %d: its unit %q is %s and no unit on its failover chain can serve",
+				shardN, ex.epoch, declared.Name, declared.State))
+			return
+		}
+	case errors.Is(err, shard.ErrMissingKey):
+		if owner, ok = table.MissingKeyUnit(); !ok {
+			h.reject(ex, http.StatusBadRequest, fmt.Sprintf(
+				"%v; route %q needs the shard key to find the unit holding this user's data", err, route.Name))
+			return
+		}
+		ex.group = "default"
+	default:
+		h.reject(ex, http.StatusBadRequest, fmt.Sprintf(
+			"%v; route %q needs a well-formed shard key to find the unit holding this user's data", err, route.Name))
+		return
+	}
+	ex.target = owner
+
+	hopped := len(r.Header[HeaderHop]) > 0
+	remoteEpoch := int64(-1)
+	if hopped {
+		ex.forwardedBy = r.Header.Get(HeaderForwardedBy)
+		if ex.forwardedBy == "" {
+			ex.forwardedBy = "unknown"
+		}
+		remoteEpoch = h.noteRemoteEpoch(r, ex)
+	}
+	switch {
+	case owner.Name == h.unit:
+		// The upstream application must not see, or trust, router-to-router
+		// headers.
+		delete(r.Header, HeaderHop)
+		delete(r.Header, HeaderEpoch)
+		delete(r.Header, HeaderForwardedBy)
+	case hopped:
+		ex.target = shard.Unit{}
+		h.reject(ex, http.StatusLoopDetected, fmt.Sprintf(
+			"loop detected: unit %q (epoch %d) forwarded shard %d to unit %q, but unit %q (epoch %d) maps it to unit %q; the shard maps disagree and a request is forwarded at most once",
+			ex.forwardedBy, remoteEpoch, shardN, h.unit, h.unit, ex.epoch, owner.Name))
+		return
+	default:
+		if owner.RouterAddress == "" {
+			h.reject(ex, http.StatusBadGateway, fmt.Sprintf("unit %q owns this request's shard but has no router address", owner.Name))
+			return
+		}
+		ex.forward = true
+		r.Header[HeaderHop] = []string{"1"}
+		r.Header[HeaderEpoch] = []string{strconv.FormatInt(ex.epoch, 10)}
+		r.Header[HeaderForwardedBy] = h.unitHeader
+	}
+
+	if r.ContentLength > h.maxBody {
+		h.reject(ex, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body of %d bytes exceeds the limit of %d bytes", r.ContentLength, h.maxBody))
+		return
+	}
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = http.MaxBytesReader(w, r.Body, h.maxBody)
+	}
+	ctx := context.WithValue(r.Context(), exchangeKey{}, ex)
+	if d := route.Timeouts.Request; d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
+	h.proxy.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// noteRemoteEpoch reads a forwarded request's epoch and reports it when it
+// is newer than ours. It returns -1 when the header is absent or malformed.
+func (h *Handler) noteRemoteEpoch(r *http.Request, ex *exchange) int64 {
+	remote, err := strconv.ParseInt(r.Header.Get(HeaderEpoch), 10, 64)
+	if err != nil {
+		return -1
+	}
+	if remote > ex.epoch {
+		h.metrics.sawNewerEpoch(ex.shardMap)
+		if h.onNewer != nil {
+			h.onNewer(NewerEpoch{ShardMap: ex.shardMap, LocalEpoch: ex.epoch, RemoteEpoch: remote, FromUnit: ex.forwardedBy})
+		}
+	}
+	return remote
+}

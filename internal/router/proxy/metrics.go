@@ -1,0 +1,88 @@
+package proxy
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the router's Prometheus metrics. Shard groups are the shard
+// map's declared ranges ("0-49"), which keeps cardinality at the number of
+// ranges instead of the number of shards.
+type Metrics struct {
+	requests   *prometheus.CounterVec
+	latency    *prometheus.HistogramVec
+	ejections  *prometheus.CounterVec
+	refusals   *prometheus.CounterVec
+	newerEpoch *prometheus.CounterVec
+}
+
+// NewMetrics creates the router metrics and registers them with reg.
+func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
+	labels := []string{"unit", "shard_group", "route", "code_class"}
+	m := &Metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cafe_router_requests_total",
+			Help: "Requests handled, by serving unit, shard group, route and status class.",
+		}, labels),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "cafe_router_request_duration_seconds",
+			Help:    "Time from request arrival to the end of the response, by serving unit, shard group, route and status class.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, labels),
+		ejections: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cafe_router_endpoint_ejections_total",
+			Help: "Endpoints ejected by outlier detection, by route.",
+		}, []string{"route"}),
+		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cafe_router_refused_requests_total",
+			Help: "Requests refused before parsing because their framing could be used for request smuggling, by reason.",
+		}, []string{"reason"}),
+		newerEpoch: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cafe_router_newer_epoch_seen_total",
+			Help: "Forwarded requests stamped with a newer shard-map epoch than this router holds, by shard map.",
+		}, []string{"shard_map"}),
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.ejections, m.refusals, m.newerEpoch} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+var codeClasses = [...]string{"1xx", "2xx", "3xx", "4xx", "5xx"}
+
+func codeClass(status int) string {
+	if i := status/100 - 1; i >= 0 && i < len(codeClasses) {
+		return codeClasses[i]
+	}
+	return "other"
+}
+
+func (m *Metrics) observe(unit, group, route string, status int, seconds float64) {
+	if m == nil {
+		return
+	}
+	class := codeClass(status)
+	m.requests.WithLabelValues(unit, group, route, class).Inc()
+	m.latency.WithLabelValues(unit, group, route, class).Observe(seconds)
+}
+
+func (m *Metrics) ejected(route string) {
+	if m != nil {
+		m.ejections.WithLabelValues(route).Inc()
+	}
+}
+
+// Refused counts a refusal by the smuggling guard; pass it as the guard's
+// onRefuse callback.
+func (m *Metrics) Refused(reason string) {
+	if m != nil {
+		m.refusals.WithLabelValues(reason).Inc()
+	}
+}
+
+func (m *Metrics) sawNewerEpoch(shardMap string) {
+	if m != nil {
+		m.newerEpoch.WithLabelValues(shardMap).Inc()
+	}
+}

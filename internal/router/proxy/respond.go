@@ -1,0 +1,168 @@
+package proxy
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"time"
+)
+
+// recorder remembers the status written through it. Unwrap lets
+// http.ResponseController reach the server's writer for Flush and Hijack.
+type recorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 && code >= 200 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(p []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(p)
+}
+
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// reject answers a request the router will not pass on, with a plain-text
+// body that says why.
+func (h *Handler) reject(ex *exchange, status int, reason string) {
+	header := ex.rec.Header()
+	header["Content-Type"] = []string{"text/plain; charset=utf-8"}
+	header["X-Content-Type-Options"] = []string{"nosniff"}
+	header[HeaderUnit] = h.unitHeader
+	header[HeaderRequestID] = []string{ex.requestID}
+	ex.rec.WriteHeader(status)
+	_, _ = fmt.Fprintf(&ex.rec, "%d %s: %s\n", status, http.StatusText(status), reason)
+}
+
+// modifyResponse stamps the serving unit. A peer router stamps its own
+// unit, which is kept; its absence means an older router, so the target's
+// name stands in.
+func (h *Handler) modifyResponse(resp *http.Response) error {
+	ex := resp.Request.Context().Value(exchangeKey{}).(*exchange)
+	switch {
+	case !ex.forward:
+		resp.Header[HeaderUnit] = h.unitHeader
+	case resp.Header.Get(HeaderUnit) == "":
+		resp.Header[HeaderUnit] = []string{ex.target.Name}
+	}
+	if id := resp.Request.Header[HeaderRequestID]; len(id) > 0 {
+		resp.Header[HeaderRequestID] = id
+	}
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		stopInspecting(resp.Request.Context())
+	}
+	return nil
+}
+
+// proxyError turns a failed exchange into a response. Bodies name units and
+// routes, never upstream addresses, which stay in the log.
+func (h *Handler) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	ex := r.Context().Value(exchangeKey{}).(*exchange)
+	ex.err = err
+	var noEndpoint *noEndpointError
+	var tooLarge *http.MaxBytesError
+	var badBody *clientBodyError
+	switch {
+	case errors.As(err, &noEndpoint):
+		h.reject(ex, http.StatusServiceUnavailable, noEndpoint.Error())
+	case errors.As(err, &tooLarge):
+		h.reject(ex, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body exceeds the limit of %d bytes", tooLarge.Limit))
+	case errors.As(err, &badBody):
+		h.reject(ex, http.StatusBadRequest, "the request body is malformed or was cut short")
+	case errors.Is(r.Context().Err(), context.Canceled):
+		// The client is gone; 499 (client closed request) is only recorded.
+		ex.rec.status = 499
+	case errors.Is(r.Context().Err(), context.DeadlineExceeded):
+		h.reject(ex, http.StatusGatewayTimeout, fmt.Sprintf("route %q did not answer within its %v request timeout", ex.route.Name, ex.route.Timeouts.Request))
+	case errors.Is(err, errResponseHeaderTimeout):
+		h.reject(ex, http.StatusGatewayTimeout, fmt.Sprintf("%s did not send response headers within %v (%d attempts)", ex.targetDescription(), ex.route.Timeouts.ResponseHeader, ex.attempts))
+	default:
+		h.reject(ex, http.StatusBadGateway, fmt.Sprintf("%s failed (%d attempts)", ex.targetDescription(), ex.attempts))
+	}
+}
+
+func (ex *exchange) targetDescription() string {
+	if ex.forward {
+		return fmt.Sprintf("the router of unit %q", ex.target.Name)
+	}
+	return fmt.Sprintf("the upstream of route %q in unit %q", ex.route.Name, ex.h.unit)
+}
+
+// ensureRequestID keeps a sane client request ID and replaces a missing or
+// unsafe one (too long, or bytes outside visible ASCII) with a random one.
+func ensureRequestID(r *http.Request) string {
+	if ids := r.Header[HeaderRequestID]; len(ids) == 1 && validRequestID(ids[0]) {
+		return ids[0]
+	}
+	var raw [16]byte
+	for i := 0; i < len(raw); i += 8 {
+		x := rand.Uint64()
+		for j := 0; j < 8; j++ {
+			raw[i+j] = byte(x >> (8 * j))
+		}
+	}
+	id := hex.EncodeToString(raw[:])
+	r.Header[HeaderRequestID] = []string{id}
+	return id
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < 0x21 || id[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+func (h *Handler) sampled() bool {
+	switch {
+	case h.sampleRate <= 0:
+		return false
+	case h.sampleRate >= 1:
+		return true
+	}
+	return rand.Float64() < h.sampleRate
+}
+
+func (h *Handler) logAccess(r *http.Request, ex *exchange, route string, elapsed time.Duration) {
+	attrs := []slog.Attr{
+		slog.String("request_id", ex.requestID),
+		slog.String("method", r.Method),
+		slog.String("host", r.Host),
+		slog.String("path", r.URL.Path),
+		slog.String("route", route),
+		slog.String("shard_map", ex.shardMap),
+		slog.Int64("epoch", ex.epoch),
+		slog.String("shard_group", ex.group),
+		slog.String("unit", h.unit),
+		slog.String("served_by", ex.target.Name),
+		slog.Bool("forwarded", ex.forward),
+		slog.Int("status", ex.rec.status),
+		slog.Int64("duration_us", elapsed.Microseconds()),
+		slog.Int("attempts", ex.attempts),
+		slog.String("upstream", ex.upstream),
+	}
+	if ex.forwardedBy != "" {
+		attrs = append(attrs, slog.String("forwarded_by", ex.forwardedBy))
+	}
+	if ex.err != nil {
+		attrs = append(attrs, slog.String("error", ex.err.Error()))
+	}
+	h.logger.LogAttrs(r.Context(), slog.LevelInfo, "access", attrs...)
+}
