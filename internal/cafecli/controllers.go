@@ -5,7 +5,12 @@ import (
 	"fmt"
 	"io"
 
+	"os"
+	"path/filepath"
+
 	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/cafe-dev/cafe/config/crd"
 	"github.com/cafe-dev/cafe/internal/manager"
@@ -13,9 +18,15 @@ import (
 
 // startCafe installs CAFE's CRDs and runs its controllers against cfg. ready
 // is closed once their caches are in sync; errs receives a fatal error.
-func startCafe(ctx context.Context, cfg *rest.Config, out io.Writer) (<-chan struct{}, <-chan error) {
+func startCafe(ctx context.Context, cfg *rest.Config, out io.Writer, logDir string) (<-chan struct{}, <-chan error) {
 	ready := make(chan struct{})
 	errs := make(chan error, 1)
+	logFile, err := os.OpenFile(filepath.Join(logDir, "cafe-controllers.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		errs <- err
+		return ready, errs
+	}
+	ctrl.SetLogger(zap.New(zap.WriteTo(logFile)))
 	fmt.Fprintln(out, "  installing CAFE's CRDs and starting its controllers")
 	if err := crd.Install(ctx, cfg); err != nil {
 		errs <- err

@@ -42,7 +42,7 @@ back the same cluster state.`,
 			if err != nil {
 				return err
 			}
-			ready, errs := startCafe(ctx, cfg, out)
+			ready, errs := startCafe(ctx, cfg, out, p.LogDir())
 			if err := waitStarted(ctx, ready, errs); err != nil {
 				return err
 			}

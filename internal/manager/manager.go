@@ -18,6 +18,8 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
+	trafficv1alpha1 "github.com/cafe-dev/cafe/api/traffic/v1alpha1"
+	"github.com/cafe-dev/cafe/internal/controller/cafedeployment"
 	"github.com/cafe-dev/cafe/internal/controller/inplaceset"
 )
 
@@ -46,6 +48,9 @@ func Scheme() *runtime.Scheme {
 		panic(err)
 	}
 	if err := appsv1alpha1.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	if err := trafficv1alpha1.AddToScheme(s); err != nil {
 		panic(err)
 	}
 	return s
@@ -96,6 +101,15 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		Recorder: mgr.GetEventRecorderFor("inplaceset-controller"),
 	}
 	if err := ips.SetupWithManager(mgr, o.Concurrency); err != nil {
+		return nil, err
+	}
+	cd := &cafedeployment.Reconciler{
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Scheme:    scheme,
+		Recorder:  mgr.GetEventRecorderFor("cafedeployment-controller"),
+	}
+	if err := cd.SetupWithManager(mgr, o.Concurrency); err != nil {
 		return nil, err
 	}
 	return mgr, nil

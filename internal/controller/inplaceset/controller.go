@@ -5,6 +5,7 @@ package inplaceset
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -165,7 +166,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	plan := podset.Plan(in)
 	applyErr := r.apply(ctx, applyContext{set: &set, pods: pods, templates: templates, current: currentRev}, plan.Actions)
 
-	if err := r.updateStatus(ctx, &set, plan, updateRev, currentRev, replicas); err != nil {
+	if err := r.updateStatus(ctx, &set, plan, updateRev, currentRev, replicas); errors.Is(err, errStaleStatus) {
+		return ctrl.Result{RequeueAfter: 200 * time.Millisecond}, applyErr
+	} else if err != nil {
 		return ctrl.Result{}, err
 	}
 	if applyErr != nil {

@@ -2,34 +2,22 @@ package inplaceset
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"hash/fnv"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/rand"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
+	"github.com/cafe-dev/cafe/internal/revision"
 )
-
-// TemplateHash is a short, stable hash of a pod template. Equal templates
-// hash equally, so going back to an old template finds its old revision.
-func TemplateHash(t *corev1.PodTemplateSpec) string {
-	data, _ := json.Marshal(t)
-	h := fnv.New32a()
-	h.Write(data)
-	return rand.SafeEncodeString(fmt.Sprint(h.Sum32()))
-}
 
 // revisionName names the set's ControllerRevision for a template.
 func revisionName(set *appsv1alpha1.InPlaceSet, t *corev1.PodTemplateSpec) string {
-	return set.Name + "-" + TemplateHash(t)
+	return revision.Name(set.Name, t)
 }
 
 // ensureRevision makes sure the ControllerRevision holding the set's current
@@ -40,7 +28,7 @@ func (r *Reconciler) ensureRevision(ctx context.Context, set *appsv1alpha1.InPla
 	if err == nil || !apierrors.IsNotFound(err) {
 		return err
 	}
-	data, err := json.Marshal(&set.Spec.Template)
+	data, err := revision.Data(&set.Spec.Template)
 	if err != nil {
 		return err
 	}
@@ -68,11 +56,7 @@ func (r *Reconciler) revisionTemplate(ctx context.Context, namespace, name strin
 	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, &rev); err != nil {
 		return nil, err
 	}
-	var t corev1.PodTemplateSpec
-	if err := json.Unmarshal(rev.Data.Raw, &t); err != nil {
-		return nil, fmt.Errorf("revision %s is corrupt: %w", name, err)
-	}
-	return &t, nil
+	return revision.Template(&rev)
 }
 
 // pruneRevisions deletes the set's revisions no pod uses any more, except the

@@ -2,11 +2,13 @@ package inplaceset
 
 import (
 	"context"
+	"errors"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
 	"github.com/cafe-dev/cafe/internal/podset"
@@ -22,8 +24,9 @@ const (
 	ConditionWaiting = "Waiting"
 )
 
-// updateStatus writes the set's status if it changed. A conflict is not
-// retried here: the newer object brings another reconcile.
+// updateStatus writes the set's status if it changed. A conflict returns
+// errStaleStatus: the caller re-reads and plans again rather than overwrite
+// what it has not seen.
 func (r *Reconciler) updateStatus(ctx context.Context, set *appsv1alpha1.InPlaceSet, plan podset.Result, updateRev, currentRev string, replicas int) error {
 	s := set.Status.DeepCopy()
 	s.ObservedGeneration = set.Generation
@@ -62,8 +65,14 @@ func (r *Reconciler) updateStatus(ctx context.Context, set *appsv1alpha1.InPlace
 		return nil
 	}
 	set.Status = *s
-	if err := r.Client.Status().Update(ctx, set); err != nil && !apierrors.IsConflict(err) && !apierrors.IsNotFound(err) {
-		return err
+	if err := r.Client.Status().Update(ctx, set); err != nil {
+		if apierrors.IsConflict(err) {
+			return errStaleStatus
+		}
+		return client.IgnoreNotFound(err)
 	}
 	return nil
 }
+
+// errStaleStatus says the status write lost a race with a newer object.
+var errStaleStatus = errors.New("status changed since it was read")

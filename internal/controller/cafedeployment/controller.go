@@ -1,0 +1,144 @@
+// Package cafedeployment is the CafeDeployment controller: a thin shell that
+// reads a workload, its revisions, its units' InPlaceSets and pods, asks the
+// pure release planner (internal/release) for the next step, writes each
+// unit's InPlaceSet and the status, and records events.
+package cafedeployment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/record"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
+	"github.com/cafe-dev/cafe/internal/release"
+)
+
+// staleRetry is how soon a reconcile that lost a write race runs again, on a
+// fresh read.
+const staleRetry = 200 * time.Millisecond
+
+// Reconciler reconciles CafeDeployments.
+type Reconciler struct {
+	Client client.Client
+	// APIReader reads around the cache (node capacity for auto-reschedule).
+	APIReader client.Reader
+	Scheme    *runtime.Scheme
+	Recorder  record.EventRecorder
+	// Now is the clock; tests may replace it.
+	Now func() time.Time
+}
+
+// +kubebuilder:rbac:groups=apps.cafe.dev,resources=cafedeployments,verbs=get;list;watch
+// +kubebuilder:rbac:groups=apps.cafe.dev,resources=cafedeployments/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=apps.cafe.dev,resources=inplacesets,verbs=get;list;watch;create;update;delete
+// +kubebuilder:rbac:groups=apps,resources=controllerrevisions,verbs=get;list;watch;create;update;delete
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=nodes,verbs=get;list;watch
+
+// SetupWithManager registers the controller.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
+	if r.Now == nil {
+		r.Now = time.Now
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("cafedeployment").
+		For(&appsv1alpha1.CafeDeployment{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		Owns(&appsv1alpha1.InPlaceSet{}).
+		Owns(&appsv1.ControllerRevision{}).
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(workloadOfPod)).
+		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
+		Complete(r)
+}
+
+// workloadOfPod maps a pod to its CafeDeployment through the workload label.
+func workloadOfPod(_ context.Context, obj client.Object) []reconcile.Request {
+	name := obj.GetLabels()[appsv1alpha1.CafeDeploymentLabel]
+	if name == "" {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: obj.GetNamespace(), Name: name}}}
+}
+
+// Reconcile moves one CafeDeployment one step.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var cd appsv1alpha1.CafeDeployment
+	if err := r.Client.Get(ctx, req.NamespacedName, &cd); err != nil {
+		if apierrors.IsNotFound(err) {
+			forgetMetrics(req.Namespace, req.Name)
+		}
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if cd.DeletionTimestamp != nil {
+		return ctrl.Result{}, nil
+	}
+	now := r.Now()
+	hist, err := r.loadHistory(ctx, &cd)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	target, err := r.ensureTargetRevision(ctx, &cd, &hist)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	observed, err := r.observeUnits(ctx, &cd, target, now)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	in, err := plannerInput(&cd, target, observed, now)
+	if err != nil {
+		return ctrl.Result{}, reconcile.TerminalError(err)
+	}
+	out, err := release.Plan(in)
+	if err != nil {
+		return ctrl.Result{}, reconcile.TerminalError(fmt.Errorf("spec cannot be planned: %w", err))
+	}
+
+	sets, err := r.ownedSets(ctx, &cd)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	inUse := map[string]bool{target: true, out.Status.StableRevision: true}
+	for _, plan := range out.Units {
+		inUse[plan.Revision] = true
+		template, err := hist.templateOf(plan.Revision)
+		if err != nil {
+			return ctrl.Result{}, fmt.Errorf("unit %s: revision %s: %w", plan.Name, plan.Revision, err)
+		}
+		if err := r.syncSet(ctx, &cd, desiredSet(&cd, plan, template), sets[plan.Name]); err != nil {
+			return ctrl.Result{}, err
+		}
+		delete(sets, plan.Name)
+	}
+	for _, gone := range sets {
+		if err := r.retireSet(ctx, gone); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	if err := r.writeStatus(ctx, &cd, out, target, observed); errors.Is(err, errStaleStatus) {
+		return ctrl.Result{RequeueAfter: staleRetry}, nil
+	} else if err != nil {
+		return ctrl.Result{}, err
+	}
+	for _, ev := range out.Events {
+		r.Recorder.Event(&cd, ev.Type, ev.Reason, ev.Message)
+	}
+	recordMetrics(&cd, out, observed)
+	if err := r.pruneHistory(ctx, &cd, hist, inUse); err != nil {
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{RequeueAfter: out.RecheckAfter}, nil
+}
