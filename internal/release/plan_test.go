@@ -728,3 +728,25 @@ func TestPlanKeepsWholeSeconds(t *testing.T) {
 		t.Errorf("BatchStartTime %s, want whole seconds", got)
 	}
 }
+
+// A release paused before it starts changes no pod: the InPlaceSets get the
+// new template with every pod held by the partition.
+func TestPlanPausedBeforeTheFirstBatch(t *testing.T) {
+	in := steadyInput()
+	in.Strategy.Paused = true
+	out := mustPlan(t, in)
+	wantPhase(t, out, PhasePaused)
+	wantInts(t, "partitions", partitions(out), []int32{10, 10, 10})
+	wantEvents(t, out, ReasonReleaseStarted, ReasonReleasePaused)
+	if rel := out.Status.Release; rel.Batch != 0 || rel.TotalBatches != 3 || len(rel.Batches) != 0 {
+		t.Errorf("release %+v: want batch 0 of 3 waiting", rel)
+	}
+
+	// One pod per unit: the Beta batch is the whole release.
+	in.Replicas = 3
+	in.Previous.Units = []UnitState{{Name: "a", Quota: 1, Target: 1}, {Name: "b", Quota: 1, Target: 1}, {Name: "c", Quota: 1, Target: 1}}
+	out = mustPlan(t, in)
+	if rel := out.Status.Release; rel.Batch != 0 || rel.TotalBatches != 0 {
+		t.Errorf("release %+v: want batch 0 of 0", rel)
+	}
+}

@@ -176,3 +176,30 @@ func TestKeepMovesDropsWhatNoLongerApplies(t *testing.T) {
 	}
 	wantInts(t, "quotas", quotas(out), []int32{4, 0, 2})
 }
+
+func TestRescheduleAddsToAnEarlierMove(t *testing.T) {
+	in := completedInput()
+	earlier := t0.Add(-time.Hour)
+	in.Previous.Moves = []QuotaMove{{From: "b", To: "a", Count: 1, Time: earlier, Reason: MoveReasonUnschedulable}}
+	in.Previous.Units = []UnitState{{Name: "a", Quota: 11, Target: 11}, {Name: "b", Quota: 9, Target: 9}, {Name: "c", Quota: 10, Target: 10}}
+	in.Observed[0].Replicas, in.Observed[0].FreeCapacity = 11, 3
+	in.Observed[1].Replicas = 9
+	in.Observed[1].Unschedulable = []time.Time{t0.Add(-2 * time.Minute)}
+	out := mustPlan(t, in)
+	want := []QuotaMove{{From: "b", To: "a", Count: 2, Time: t0, Reason: MoveReasonUnschedulable}}
+	if !reflect.DeepEqual(out.Status.Moves, want) {
+		t.Errorf("moves %+v, want %+v", out.Status.Moves, want)
+	}
+	wantInts(t, "quotas", quotas(out), []int32{12, 8, 10})
+}
+
+func TestKeepMovesDropsMovesFromEmptyUnits(t *testing.T) {
+	in := completedInput()
+	in.Replicas = 0
+	in.Previous.Moves = []QuotaMove{{From: "b", To: "a", Count: 2, Time: t0, Reason: MoveReasonUnschedulable}}
+	out := mustPlan(t, in)
+	if len(out.Status.Moves) != 0 {
+		t.Errorf("moves %+v, want none once b has no quota", out.Status.Moves)
+	}
+	wantInts(t, "replicas", replicas(out), []int32{0, 0, 0})
+}

@@ -3,7 +3,12 @@ package testenv
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/cafe-dev/cafe/internal/manager"
 )
@@ -13,6 +18,9 @@ import (
 func (e *Env) StartControllers(o manager.Options) (stop func(), err error) {
 	if o.QPS == 0 {
 		o.QPS, o.Burst = 200, 400
+	}
+	if logFile, err := os.OpenFile(filepath.Join(e.Platform.LogDir(), "cafe-controllers.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err == nil {
+		ctrl.SetLogger(zap.New(zap.WriteTo(logFile)))
 	}
 	mgr, err := manager.New(e.Config, o)
 	if err != nil {

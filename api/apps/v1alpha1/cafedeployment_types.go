@@ -200,8 +200,9 @@ type CafeDeploymentStrategy struct {
 	// (crash looping, or not ready long after their change) pause the release
 	// with the reason FailureThresholdReached: a count, or a percentage of
 	// the pods the current batch lets reach the revision, rounded up. The
-	// default, 1, pauses on the first failing pod. A new confirmation
-	// resumes the release.
+	// default, 1, pauses on the first failing pod. A new confirmation of the
+	// next batch resumes the release; while pods keep failing, every batch
+	// waits for one.
 	// +optional
 	// +kubebuilder:default=1
 	// +kubebuilder:validation:XIntOrString
@@ -379,9 +380,10 @@ type ReleaseStatus struct {
 	Revision string `json:"revision,omitempty"`
 
 	// batch is the batch in progress or, when the release waits for a
-	// confirmation (also after the failure threshold paused it), the batch
-	// that waits: the one spec.release.confirm must name. With a Beta
-	// strategy batch 0 is the Beta batch; other batches count from 1.
+	// confirmation (also after the failure threshold paused it) or for a
+	// pause to end, the batch that waits: the one spec.release.confirm must
+	// name. With a Beta strategy batch 0 is the Beta batch; other batches
+	// count from 1, or from above staleConfirmBatch.
 	// +optional
 	Batch int32 `json:"batch"`
 

@@ -107,6 +107,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, reconcile.TerminalError(fmt.Errorf("spec cannot be planned: %w", err))
 	}
 
+	// The planner's status is its memory: it is stored before the sets are
+	// written, so a controller killed in between re-plans from a status that
+	// already holds what it decided and never moves a pod twice.
+	if err := r.writeStatus(ctx, &cd, out, target, observed); errors.Is(err, errStaleStatus) {
+		return ctrl.Result{RequeueAfter: staleRetry}, nil
+	} else if err != nil {
+		return ctrl.Result{}, err
+	}
 	sets, err := r.ownedSets(ctx, &cd)
 	if err != nil {
 		return ctrl.Result{}, err
@@ -127,11 +135,6 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		if err := r.retireSet(ctx, gone); err != nil {
 			return ctrl.Result{}, err
 		}
-	}
-	if err := r.writeStatus(ctx, &cd, out, target, observed); errors.Is(err, errStaleStatus) {
-		return ctrl.Result{RequeueAfter: staleRetry}, nil
-	} else if err != nil {
-		return ctrl.Result{}, err
 	}
 	for _, ev := range out.Events {
 		r.Recorder.Event(&cd, ev.Type, ev.Reason, ev.Message)

@@ -1,0 +1,188 @@
+//go:build integration
+
+package cafedeployment_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
+	"github.com/cafe-dev/cafe/internal/testenv"
+)
+
+const drain = time.Second
+
+var units = []string{"unit-a", "unit-b", "unit-c"}
+
+func newWorkload(ns string, replicas int32, image string) *appsv1alpha1.CafeDeployment {
+	labels := map[string]string{"app": "pay"}
+	var us []appsv1alpha1.UnitSpec
+	for _, u := range units {
+		us = append(us, appsv1alpha1.UnitSpec{Name: u})
+	}
+	return &appsv1alpha1.CafeDeployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "pay", Namespace: ns},
+		Spec: appsv1alpha1.CafeDeploymentSpec{
+			Replicas: ptr.To(replicas),
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Topology: appsv1alpha1.Topology{Units: us},
+			Strategy: appsv1alpha1.CafeDeploymentStrategy{
+				Type:           appsv1alpha1.ReleaseBeta,
+				BatchSize:      ptr.To(intstr.FromInt32(10)),
+				NeedConfirm:    true,
+				TrafficHandoff: appsv1alpha1.TrafficHandoff{DrainSeconds: int32(drain / time.Second), MaxWaitSeconds: 60},
+			},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: image}}},
+			},
+		},
+	}
+}
+
+func service(ns string) *corev1.Service {
+	return &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "pay", Namespace: ns},
+		Spec:       corev1.ServiceSpec{Selector: map[string]string{"app": "pay"}, Ports: []corev1.ServicePort{{Port: 80}}},
+	}
+}
+
+func get(t *testing.T, ns string) *appsv1alpha1.CafeDeployment {
+	t.Helper()
+	var cd appsv1alpha1.CafeDeployment
+	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "pay"}, &cd); err != nil {
+		t.Fatal(err)
+	}
+	return &cd
+}
+
+// edit applies change to the latest workload, retrying on conflicts.
+func edit(t *testing.T, ns string, change func(*appsv1alpha1.CafeDeployment)) {
+	t.Helper()
+	for i := 0; ; i++ {
+		cd := get(t, ns)
+		change(cd)
+		err := env.Client.Update(context.Background(), cd)
+		if err == nil {
+			return
+		}
+		if i > 10 || !strings.Contains(err.Error(), "modified") {
+			t.Fatal(err)
+		}
+	}
+}
+
+// waitPhase waits for the release to reach phase at batch with the workload's
+// status describing the current generation.
+func waitPhase(t *testing.T, ns string, phase appsv1alpha1.ReleasePhase, batch int32) *appsv1alpha1.CafeDeployment {
+	t.Helper()
+	var cd *appsv1alpha1.CafeDeployment
+	testenv.Eventually(t, 3*time.Minute, fmt.Sprintf("release %s at batch %d", phase, batch), func() (bool, string) {
+		cd = get(t, ns)
+		r := cd.Status.Release
+		return cd.Status.ObservedGeneration == cd.Generation && r.Phase == phase && r.Batch == batch,
+			fmt.Sprintf("phase %s batch %d/%d waiting for %q; updated %d ready %d", r.Phase, r.Batch, r.TotalBatches, r.WaitingFor, cd.Status.UpdatedReplicas, cd.Status.ReadyReplicas)
+	})
+	return cd
+}
+
+// confirm approves the release's batches up to batch.
+func confirm(t *testing.T, ns string, batch int32) {
+	t.Helper()
+	edit(t, ns, func(cd *appsv1alpha1.CafeDeployment) {
+		cd.Spec.Release.Confirm = &appsv1alpha1.ReleaseConfirmation{Revision: cd.Status.Release.Revision, Batch: batch}
+	})
+}
+
+func setImage(t *testing.T, ns, image string, more ...func(*appsv1alpha1.CafeDeployment)) {
+	t.Helper()
+	edit(t, ns, func(cd *appsv1alpha1.CafeDeployment) {
+		cd.Spec.Template.Spec.Containers[0].Image = image
+		for _, m := range more {
+			m(cd)
+		}
+	})
+}
+
+type podView struct {
+	uid, ip, image, unit string
+	ready              bool
+}
+
+func podsByName(t *testing.T, ns string) map[string]podView {
+	t.Helper()
+	var list corev1.PodList
+	if err := env.Client.List(context.Background(), &list, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]podView{}
+	for _, p := range list.Items {
+		if p.DeletionTimestamp != nil {
+			continue
+		}
+		v := podView{uid: string(p.UID), ip: p.Status.PodIP, image: p.Spec.Containers[0].Image, unit: p.Labels[appsv1alpha1.UnitLabel]}
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodReady {
+				v.ready = c.Status == corev1.ConditionTrue
+			}
+		}
+		out[p.Name] = v
+	}
+	return out
+}
+
+// countImage counts ready pods running image, per unit.
+func countImage(pods map[string]podView, image string) map[string]int {
+	out := map[string]int{}
+	for _, p := range pods {
+		if p.image == image && p.ready {
+			out[p.unit]++
+		}
+	}
+	return out
+}
+
+func waitAll(t *testing.T, ns string, n int, image string) map[string]podView {
+	t.Helper()
+	var pods map[string]podView
+	testenv.Eventually(t, 3*time.Minute, fmt.Sprintf("%d ready pods at %s", n, image), func() (bool, string) {
+		pods = podsByName(t, ns)
+		c := countImage(pods, image)
+		total := c["unit-a"] + c["unit-b"] + c["unit-c"]
+		return total == n && len(pods) == n, fmt.Sprintf("%v of %d pods", c, len(pods))
+	})
+	return pods
+}
+
+func conditionMessage(cd *appsv1alpha1.CafeDeployment, t string) (metav1.ConditionStatus, string) {
+	c := meta.FindStatusCondition(cd.Status.Conditions, t)
+	if c == nil {
+		return "", ""
+	}
+	return c.Status, c.Message
+}
+
+// createReleased creates the workload and confirms its batched scale-out
+// through to the end.
+func createReleased(t *testing.T, ns string, replicas int32) {
+	t.Helper()
+	for _, o := range []client.Object{service(ns), newWorkload(ns, replicas, "pay:v1")} {
+		if err := env.Client.Create(context.Background(), o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cd := waitPhase(t, ns, appsv1alpha1.ReleaseWaitingForConfirmation, 1)
+	confirm(t, ns, cd.Status.Release.TotalBatches)
+	waitPhase(t, ns, appsv1alpha1.ReleaseCompleted, cd.Status.Release.TotalBatches)
+	waitAll(t, ns, int(replicas), "pay:v1")
+}

@@ -1,0 +1,153 @@
+//go:build integration
+
+package cafedeployment_test
+
+import (
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
+	"github.com/cafe-dev/cafe/internal/testenv"
+)
+
+var env *testenv.Env
+
+func TestMain(m *testing.M) {
+	testenv.Main(m, testenv.Options{RunControllers: true}, &env)
+}
+
+// 30 replicas over three units, Beta then batches of 10: Beta changes one pod
+// per unit, then 10, 10 and 7; every pause names its batch; confirming
+// advances; pods keep UID, name and IP; every change is handed off.
+func TestBetaAndBatchReleaseInPlace(t *testing.T) {
+	ns := env.Namespace(t)
+	createReleased(t, ns, 30)
+	before := podsByName(t, ns)
+	obs := env.Observe(t, ns)
+
+	setImage(t, ns, "pay:v2")
+	cd := waitPhase(t, ns, appsv1alpha1.ReleaseWaitingForConfirmation, 1)
+	if got := countImage(podsByName(t, ns), "pay:v2"); got["unit-a"] != 1 || got["unit-b"] != 1 || got["unit-c"] != 1 {
+		t.Fatalf("Beta batch should change one pod in every unit, got %v", got)
+	}
+	if status, msg := conditionMessage(cd, appsv1alpha1.CafeDeploymentWaitingForConfirmation); status != metav1.ConditionTrue || !strings.Contains(msg, "batch 1") {
+		t.Fatalf("WaitingForConfirmation should be True naming batch 1, got %s %q", status, msg)
+	}
+	wantTargets := []int32{3, 13, 23, 30}
+	for batch := int32(1); batch <= 3; batch++ {
+		confirm(t, ns, batch)
+		phase := appsv1alpha1.ReleaseWaitingForConfirmation
+		next := batch + 1
+		if batch == 3 {
+			phase, next = appsv1alpha1.ReleaseCompleted, 3
+		}
+		cd = waitPhase(t, ns, phase, next)
+		if cd.Status.UpdatedReplicas != wantTargets[batch] {
+			t.Fatalf("after batch %d: %d pods updated, want %d", batch, cd.Status.UpdatedReplicas, wantTargets[batch])
+		}
+		if phase == appsv1alpha1.ReleaseWaitingForConfirmation {
+			if _, msg := conditionMessage(cd, appsv1alpha1.CafeDeploymentWaitingForConfirmation); !strings.Contains(msg, "batch") {
+				t.Fatalf("waiting condition does not name the batch: %q", msg)
+			}
+		}
+	}
+	var targets []int32
+	for _, b := range cd.Status.Release.Batches {
+		targets = append(targets, b.Target)
+		if b.Batch > 0 && b.ConfirmedBy == "" {
+			t.Errorf("batch %d has no confirmedBy", b.Batch)
+		}
+	}
+	if len(targets) != 4 || targets[0] != 3 || targets[1] != 13 || targets[2] != 23 || targets[3] != 30 {
+		t.Fatalf("batch targets %v, want [3 13 23 30] (Beta 3, then 10, 10, 7)", targets)
+	}
+	after := waitAll(t, ns, 30, "pay:v2")
+	for name, p := range after {
+		b, ok := before[name]
+		if !ok || b.uid != p.uid || b.ip != p.ip {
+			t.Errorf("pod %s lost its identity: before %+v after %+v", name, b, p)
+		}
+	}
+	obs.Stop()
+	if n := obs.CheckHandoff(t, drain); n != 30 {
+		t.Errorf("checked %d hand-offs, want 30", n)
+	}
+}
+
+// A change that cannot be made in place recreates pods under the same names.
+func TestReleaseThatNeedsRecreationKeepsNames(t *testing.T) {
+	ns := env.Namespace(t)
+	createReleased(t, ns, 6)
+	before := podsByName(t, ns)
+	obs := env.Observe(t, ns)
+	setImage(t, ns, "pay:v2", func(cd *appsv1alpha1.CafeDeployment) {
+		cd.Spec.Template.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "MODE", Value: "strict"}}
+	})
+	cd := waitPhase(t, ns, appsv1alpha1.ReleaseWaitingForConfirmation, 1)
+	confirm(t, ns, cd.Status.Release.TotalBatches)
+	waitPhase(t, ns, appsv1alpha1.ReleaseCompleted, cd.Status.Release.TotalBatches)
+	after := waitAll(t, ns, 6, "pay:v2")
+	for name, p := range after {
+		b, ok := before[name]
+		if !ok {
+			t.Errorf("pod %s is new: names must be kept", name)
+		} else if b.uid == p.uid {
+			t.Errorf("pod %s kept its UID although the change needs recreation", name)
+		}
+	}
+	obs.Stop()
+	if n := obs.CheckHandoff(t, drain); n != 6 {
+		t.Errorf("checked %d hand-offs, want 6", n)
+	}
+}
+
+// Rolling back from the middle of a paused batch brings every pod back.
+func TestRollbackFromPausedBatch(t *testing.T) {
+	ns := env.Namespace(t)
+	createReleased(t, ns, 12)
+	setImage(t, ns, "pay:v2")
+	waitPhase(t, ns, appsv1alpha1.ReleaseWaitingForConfirmation, 1)
+	edit(t, ns, func(cd *appsv1alpha1.CafeDeployment) {
+		cd.Spec.Strategy.Paused = true
+		cd.Spec.Release.Confirm = &appsv1alpha1.ReleaseConfirmation{Revision: cd.Status.Release.Revision, Batch: 1}
+	})
+	// Roll back: the template returns to v1, released at once.
+	setImage(t, ns, "pay:v1", func(cd *appsv1alpha1.CafeDeployment) {
+		cd.Spec.Strategy.Paused = false
+		cd.Spec.Release.Immediate = true
+	})
+	waitAll(t, ns, 12, "pay:v1")
+	cd := get(t, ns)
+	if cd.Status.UpdateRevision != cd.Status.Release.Revision {
+		t.Errorf("release revision %s is not the rolled-back template's %s", cd.Status.Release.Revision, cd.Status.UpdateRevision)
+	}
+}
+
+// Abort returns the changed pods to the previous revision and freezes; pause
+// only freezes.
+func TestAbortDiffersFromPause(t *testing.T) {
+	ns := env.Namespace(t)
+	createReleased(t, ns, 6)
+	setImage(t, ns, "pay:v2")
+	waitPhase(t, ns, appsv1alpha1.ReleaseWaitingForConfirmation, 1)
+	edit(t, ns, func(cd *appsv1alpha1.CafeDeployment) { cd.Spec.Strategy.Paused = true })
+	cd := waitPhase(t, ns, appsv1alpha1.ReleasePaused, 1)
+	if status, _ := conditionMessage(cd, appsv1alpha1.CafeDeploymentReleasePaused); status != metav1.ConditionTrue {
+		t.Errorf("ReleasePaused condition is %q while paused", status)
+	}
+	if got := countImage(podsByName(t, ns), "pay:v2"); got["unit-a"]+got["unit-b"]+got["unit-c"] != 3 {
+		t.Fatalf("pause must keep the changed pods where they are, got %v", got)
+	}
+	edit(t, ns, func(cd *appsv1alpha1.CafeDeployment) { cd.Spec.Release.Abort = true })
+	waitAll(t, ns, 6, "pay:v1")
+	cd = get(t, ns)
+	if cd.Status.Release.Phase != appsv1alpha1.ReleaseAborted {
+		t.Errorf("phase %s after abort, want Aborted", cd.Status.Release.Phase)
+	}
+	if cd.Spec.Template.Spec.Containers[0].Image != "pay:v2" {
+		t.Errorf("the controller wrote the user's spec")
+	}
+}
