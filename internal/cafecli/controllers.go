@@ -12,6 +12,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/cafe-dev/cafe/config/admission"
 	"github.com/cafe-dev/cafe/config/crd"
 	"github.com/cafe-dev/cafe/internal/manager"
 )
@@ -29,6 +30,10 @@ func startCafe(ctx context.Context, cfg *rest.Config, out io.Writer, logDir stri
 	ctrl.SetLogger(zap.New(zap.WriteTo(logFile)))
 	fmt.Fprintln(out, "  installing CAFE's CRDs and starting its controllers")
 	if err := crd.Install(ctx, cfg); err != nil {
+		errs <- err
+		return ready, errs
+	}
+	if err := admission.Install(ctx, cfg); err != nil {
 		errs <- err
 		return ready, errs
 	}

@@ -88,10 +88,11 @@ func (p *Platform) startControllerManager() error {
 		return err
 	}
 	qps := p.opts.ControllerManagerQPS
+	kubeconfig := p.componentKubeconfig("kube-controller-manager")
 	args := []string{
-		"--kubeconfig=" + p.KubeconfigPath(),
-		"--authentication-kubeconfig=" + p.KubeconfigPath(),
-		"--authorization-kubeconfig=" + p.KubeconfigPath(),
+		"--kubeconfig=" + kubeconfig,
+		"--authentication-kubeconfig=" + kubeconfig,
+		"--authorization-kubeconfig=" + kubeconfig,
 		"--bind-address=127.0.0.1",
 		"--secure-port=" + strconv.Itoa(port),
 		"--leader-elect=false",
@@ -99,7 +100,10 @@ func (p *Platform) startControllerManager() error {
 		"--controllers=*,-nodeipam,-service-lb-controller,-cloud-node-lifecycle,-persistentvolume-binder,-attachdetach",
 		"--service-account-private-key-file=" + p.pki.serviceAccountKey(),
 		"--root-ca-file=" + p.pki.caCert(),
-		"--use-service-account-credentials=false",
+		// Each controller acts as its own service account in kube-system
+		// (the garbage collector as generic-garbage-collector, ...), as on a
+		// production cluster.
+		"--use-service-account-credentials=true",
 		"--kube-api-qps=" + strconv.Itoa(qps),
 		"--kube-api-burst=" + strconv.Itoa(2*qps),
 		"--concurrent-deployment-syncs=20",
@@ -127,15 +131,15 @@ clientConnection:
   burst: %d
 leaderElection:
   leaderElect: false
-`, p.KubeconfigPath(), qps, 2*qps)
+`, p.componentKubeconfig("kube-scheduler"), qps, 2*qps)
 	path := filepath.Join(p.opts.DataDir, "kube-scheduler.yaml")
 	if err := os.WriteFile(path, []byte(config), 0o644); err != nil {
 		return err
 	}
 	args := []string{
 		"--config=" + path,
-		"--authentication-kubeconfig=" + p.KubeconfigPath(),
-		"--authorization-kubeconfig=" + p.KubeconfigPath(),
+		"--authentication-kubeconfig=" + p.componentKubeconfig("kube-scheduler"),
+		"--authorization-kubeconfig=" + p.componentKubeconfig("kube-scheduler"),
 		"--bind-address=127.0.0.1",
 		"--secure-port=" + strconv.Itoa(port),
 	}

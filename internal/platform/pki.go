@@ -26,12 +26,23 @@ type pki struct {
 func (p pki) path(name string) string { return filepath.Join(p.dir, name) }
 
 // CA, serving and client files.
-func (p pki) caCert() string            { return p.path("ca.crt") }
-func (p pki) servingCert() string       { return p.path("apiserver.crt") }
-func (p pki) servingKey() string        { return p.path("apiserver.key") }
-func (p pki) adminCert() string         { return p.path("admin.crt") }
-func (p pki) adminKey() string          { return p.path("admin.key") }
-func (p pki) serviceAccountKey() string { return p.path("sa.key") }
+func (p pki) caCert() string                   { return p.path("ca.crt") }
+func (p pki) servingCert() string              { return p.path("apiserver.crt") }
+func (p pki) servingKey() string               { return p.path("apiserver.key") }
+func (p pki) adminCert() string                { return p.path("admin.crt") }
+func (p pki) adminKey() string                 { return p.path("admin.key") }
+func (p pki) serviceAccountKey() string        { return p.path("sa.key") }
+func (p pki) componentCert(name string) string { return p.path(name + ".crt") }
+func (p pki) componentKey(name string) string  { return p.path(name + ".key") }
+
+// components are the control-plane clients with identities of their own, so
+// RBAC and admission policies see who acts (for example the garbage
+// collector deleting pods) instead of an all-powerful admin.
+var components = map[string]string{
+	"kube-controller-manager": "system:kube-controller-manager",
+	"kube-scheduler":          "system:kube-scheduler",
+}
+
 func (p pki) serviceAccountPub() string { return p.path("sa.pub") }
 
 // ensure creates whatever part of the PKI is missing.
@@ -39,7 +50,7 @@ func (p pki) ensure() error {
 	if err := os.MkdirAll(p.dir, 0o700); err != nil {
 		return err
 	}
-	if fileExists(p.caCert()) && fileExists(p.adminKey()) && fileExists(p.serviceAccountPub()) {
+	if fileExists(p.caCert()) && fileExists(p.adminKey()) && fileExists(p.serviceAccountPub()) && fileExists(p.componentKey("kube-scheduler")) {
 		return nil
 	}
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -89,6 +100,21 @@ func (p pki) ensure() error {
 	}
 	if err := p.issue(admin, ca, caKey, p.adminCert(), p.adminKey()); err != nil {
 		return err
+	}
+	serial := int64(4)
+	for name, user := range components {
+		c := &x509.Certificate{
+			SerialNumber: big.NewInt(serial),
+			Subject:      pkix.Name{CommonName: user},
+			NotBefore:    time.Now().Add(-time.Hour),
+			NotAfter:     time.Now().AddDate(10, 0, 0),
+			KeyUsage:     x509.KeyUsageDigitalSignature,
+			ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		}
+		serial++
+		if err := p.issue(c, ca, caKey, p.componentCert(name), p.componentKey(name)); err != nil {
+			return err
+		}
 	}
 	saKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {

@@ -80,7 +80,7 @@ func Start(ctx context.Context, opts Options) (_ *Platform, err error) {
 	if err = os.MkdirAll(p.logDir(), 0o755); err != nil {
 		return nil, err
 	}
-	if err = p.writeKubeconfig(); err != nil {
+	if err = p.writeKubeconfigs(); err != nil {
 		return nil, err
 	}
 

@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/cafe-dev/cafe/config/admission"
 	"github.com/cafe-dev/cafe/config/crd"
 	"github.com/cafe-dev/cafe/internal/manager"
 	"github.com/cafe-dev/cafe/internal/platform"
@@ -44,7 +45,7 @@ type Options struct {
 	NodePods int
 	// StartLatency is the simulated container start time.
 	StartLatency time.Duration
-	// InstallCRDs installs CAFE's CRDs.
+	// InstallCRDs installs CAFE's CRDs and admission policies.
 	InstallCRDs bool
 	// RunControllers runs CAFE's controllers in the test process (implies
 	// InstallCRDs).
@@ -106,6 +107,10 @@ func run(m *testing.M, opts Options, env **Env) int {
 	if opts.InstallCRDs || opts.RunControllers {
 		if err := crd.Install(ctx, cfg); err != nil {
 			fmt.Fprintln(os.Stderr, "testenv: install CAFE's CRDs:", err)
+			return 1
+		}
+		if err := admission.Install(ctx, cfg); err != nil {
+			fmt.Fprintln(os.Stderr, "testenv: install CAFE's admission policies:", err)
 			return 1
 		}
 	}

@@ -12,6 +12,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/record"
@@ -48,6 +49,7 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=apps,resources=controllerrevisions,verbs=get;list;watch;create;update;delete
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=nodes,verbs=get;list;watch
+// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;patch;delete
 
 // SetupWithManager registers the controller.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
@@ -59,6 +61,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 		For(&appsv1alpha1.CafeDeployment{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Owns(&appsv1alpha1.InPlaceSet{}).
 		Owns(&appsv1.ControllerRevision{}).
+		Owns(&policyv1.PodDisruptionBudget{}).
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(workloadOfPod)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		Complete(r)
@@ -129,10 +132,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		if err := r.syncSet(ctx, &cd, desiredSet(&cd, plan, template), sets[plan.Name]); err != nil {
 			return ctrl.Result{}, err
 		}
+		if err := r.syncBudget(ctx, &cd, plan); err != nil {
+			return ctrl.Result{}, err
+		}
 		delete(sets, plan.Name)
 	}
-	for _, gone := range sets {
+	for unit, gone := range sets {
 		if err := r.retireSet(ctx, gone); err != nil {
+			return ctrl.Result{}, err
+		}
+		if err := r.deleteBudget(ctx, &cd, unit); err != nil {
 			return ctrl.Result{}, err
 		}
 	}

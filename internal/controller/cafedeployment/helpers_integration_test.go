@@ -181,8 +181,27 @@ func createReleased(t *testing.T, ns string, replicas int32) {
 			t.Fatal(err)
 		}
 	}
-	cd := waitPhase(t, ns, appsv1alpha1.ReleaseWaitingForConfirmation, 1)
-	confirm(t, ns, cd.Status.Release.TotalBatches)
-	waitPhase(t, ns, appsv1alpha1.ReleaseCompleted, cd.Status.Release.TotalBatches)
+	releaseAll(t, ns)
 	waitAll(t, ns, int(replicas), "pay:v1")
+}
+
+// releaseAll confirms whatever the release waits for until it completes.
+func releaseAll(t *testing.T, ns string) {
+	t.Helper()
+	testenv.Eventually(t, 3*time.Minute, "the release to complete", func() (bool, string) {
+		cd := get(t, ns)
+		r := cd.Status.Release
+		if cd.Status.ObservedGeneration != cd.Generation {
+			return false, "status not observed yet"
+		}
+		switch r.Phase {
+		case appsv1alpha1.ReleaseCompleted:
+			return true, ""
+		case appsv1alpha1.ReleaseWaitingForConfirmation:
+			if c := cd.Spec.Release.Confirm; c == nil || c.Revision != r.Revision || c.Batch < r.TotalBatches {
+				confirm(t, ns, r.TotalBatches)
+			}
+		}
+		return false, fmt.Sprintf("phase %s batch %d/%d: %s", r.Phase, r.Batch, r.TotalBatches, r.WaitingFor)
+	})
 }

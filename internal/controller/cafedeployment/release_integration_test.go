@@ -86,9 +86,7 @@ func TestReleaseThatNeedsRecreationKeepsNames(t *testing.T) {
 	setImage(t, ns, "pay:v2", func(cd *appsv1alpha1.CafeDeployment) {
 		cd.Spec.Template.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "MODE", Value: "strict"}}
 	})
-	cd := waitPhase(t, ns, appsv1alpha1.ReleaseWaitingForConfirmation, 1)
-	confirm(t, ns, cd.Status.Release.TotalBatches)
-	waitPhase(t, ns, appsv1alpha1.ReleaseCompleted, cd.Status.Release.TotalBatches)
+	releaseAll(t, ns)
 	after := waitAll(t, ns, 6, "pay:v2")
 	for name, p := range after {
 		b, ok := before[name]

@@ -107,7 +107,7 @@ func TestDecide(t *testing.T) {
 			recheck: time.Second,
 		},
 		{
-			name: "both of a mutual pair dead: only the first to time out moves, and only if its target is not unhealthy",
+			name:       "both of a mutual pair dead: only the first to time out moves, and only if its target is not unhealthy",
 			generation: 1, spec: threeUnits(), status: base,
 			health:    map[string]Health{"a": unhealthy(time.Minute), "b": unhealthy(time.Minute), "c": healthy(time.Hour)},
 			wantEpoch: 1, wantServed: map[string]string{"a": "a", "b": "b", "c": "c"}, wantValid: metav1.ConditionTrue,
@@ -130,7 +130,7 @@ func TestDecide(t *testing.T) {
 			wantMoves: []string{`unit "b" fails back`},
 		},
 		{
-			name: "a failed-over unit whose target goes Down by hand serves itself again",
+			name:       "a failed-over unit whose target goes Down by hand serves itself again",
 			generation: 2, spec: withState("a", trafficv1alpha1.UnitDown), status: failedB,
 			health:    map[string]Health{"a": healthy(time.Hour), "b": unhealthy(time.Minute), "c": healthy(time.Hour)},
 			wantEpoch: 3, wantServed: map[string]string{"a": "b", "b": "b", "c": "c"}, wantValid: metav1.ConditionTrue,

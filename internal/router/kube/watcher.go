@@ -18,6 +18,7 @@ import (
 
 	trafficv1alpha1 "github.com/cafe-dev/cafe/api/traffic/v1alpha1"
 	"github.com/cafe-dev/cafe/internal/router/proxy"
+	"github.com/cafe-dev/cafe/internal/router/shard"
 )
 
 // DefaultRefreshInterval bounds how often a forwarded request's newer epoch
@@ -259,6 +260,9 @@ func (w *Watcher) applyMap(sm *trafficv1alpha1.ShardMap) {
 				"shardMap", key, "epoch", table.Epoch(), "epochInForce", cur.epoch)
 		}
 	default:
+		if previous := w.o.Handler.ShardMap(key); previous != nil && !servesItself(previous, w.o.Unit) && servesItself(table, w.o.Unit) {
+			w.forgetEjections(key)
+		}
 		w.o.Handler.SetShardMap(key, table)
 		w.applied[key] = appliedMap{uid: sm.UID, epoch: table.Epoch()}
 		w.epochs.WithLabelValues(key).Set(float64(table.Epoch()))
@@ -268,6 +272,34 @@ func (w *Watcher) applyMap(sm *trafficv1alpha1.ShardMap) {
 		}
 		w.log.Info("shard map applied", "shardMap", key, "epoch", table.Epoch(), "previousEpoch", cur.epoch, "servedBy", strings.Join(owners, ","))
 		w.reported["map/"+key] = ""
+	}
+}
+
+// servesItself reports whether unit serves its own shards under table.
+func servesItself(table *shard.Table, unit string) bool {
+	for _, a := range table.Effective() {
+		if a.Unit == unit {
+			return a.ServedBy == unit
+		}
+	}
+	return false
+}
+
+// forgetEjections clears the proxy's outlier history of this unit's
+// endpoints for the routes using a shard map, just before the unit takes
+// its shards back. The failover controller fails a unit back only after it
+// has been healthy for failbackAfter, so ejections recorded while it was
+// down are stale, and they would turn the failback into 503s until they
+// expire (minutes, as ejections double). Removing and re-adding the
+// endpoints is how the proxy forgets them; the pools are idle meanwhile,
+// because a failed-over unit serves none of the map's shards.
+func (w *Watcher) forgetEjections(shardMap string) {
+	for _, r := range w.routes {
+		if r.ShardMap != shardMap {
+			continue
+		}
+		w.o.Handler.SetEndpoints(r.Name, nil)
+		w.o.Handler.SetEndpoints(r.Name, w.endpoints[r.Name])
 	}
 }
 

@@ -1,0 +1,130 @@
+//go:build integration
+
+package cafedeployment_test
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
+	"github.com/cafe-dev/cafe/internal/testenv"
+)
+
+// A serving pod cannot be deleted directly; break-glass allows it, and the
+// pod comes back under its name.
+func TestServingPodsAreProtectedFromDirectDeletes(t *testing.T) {
+	ns := env.Namespace(t)
+	createReleased(t, ns, 3)
+	pods := podsByName(t, ns)
+	var name string
+	for n := range pods {
+		name = n
+		break
+	}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+	var denial error
+	testenv.Eventually(t, time.Minute, "the pod-protection policy to refuse a delete", func() (bool, string) {
+		denial = env.Client.Delete(context.Background(), pod, client.DryRunAll)
+		return denial != nil, fmt.Sprint(denial)
+	})
+	if !strings.Contains(denial.Error(), "serves traffic") || !strings.Contains(denial.Error(), "break-glass") {
+		t.Fatalf("refusal should explain itself and name the break-glass, got: %v", denial)
+	}
+	patch := []byte(`{"metadata":{"annotations":{"apps.cafe.dev/break-glass":"test: replace a broken pod"}}}`)
+	if err := env.Client.Patch(context.Background(), pod, client.RawPatch("application/merge-patch+json", patch)); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Client.Delete(context.Background(), pod); err != nil {
+		t.Fatalf("break-glass delete refused: %v", err)
+	}
+	testenv.Eventually(t, time.Minute, name+" back under its name", func() (bool, string) {
+		p, ok := podsByName(t, ns)[name]
+		return ok && p.uid != pods[name].uid && p.ready, fmt.Sprintf("%+v", p)
+	})
+}
+
+// kubectl drain of a node holding a unit's pods never takes that unit below
+// its floor: the per-unit PodDisruptionBudget holds evictions until the
+// replacement serves elsewhere.
+func TestDrainKeepsEveryUnitAboveItsFloor(t *testing.T) {
+	ns := env.Namespace(t)
+	createReleased(t, ns, 6) // two pods per unit, floor 1 per unit
+	pods := podsByName(t, ns)
+	var list corev1.PodList
+	if err := env.Client.List(context.Background(), &list, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	// Drain the unit-a node that holds most of unit-a's pods.
+	perNode := map[string]int{}
+	for _, p := range list.Items {
+		if p.Labels[appsv1alpha1.UnitLabel] == "unit-a" {
+			perNode[p.Spec.NodeName]++
+		}
+	}
+	node, most := "", 0
+	for n, c := range perNode {
+		if c > most {
+			node, most = n, c
+		}
+	}
+	minServing := map[string]int{"unit-a": 99, "unit-b": 99, "unit-c": 99}
+	var mu sync.Mutex
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			serving := map[string]int{}
+			for _, p := range podsByName(t, ns) {
+				if p.ready {
+					serving[p.unit]++
+				}
+			}
+			mu.Lock()
+			for u := range minServing {
+				minServing[u] = min(minServing[u], serving[u])
+			}
+			mu.Unlock()
+		}
+	}()
+	kubectl := filepath.Join(testenv.BinDir(), "kubectl")
+	out, err := exec.Command(kubectl, "--kubeconfig", env.Platform.KubeconfigPath(), "drain", node,
+		"--ignore-daemonsets", "--delete-emptydir-data", "--pod-selector", "app=pay", "--timeout=120s").CombinedOutput()
+	close(stop)
+	<-done
+	defer exec.Command(kubectl, "--kubeconfig", env.Platform.KubeconfigPath(), "uncordon", node).Run()
+	if err != nil {
+		t.Fatalf("kubectl drain %s: %v\n%s", node, err, out)
+	}
+	after := waitAll(t, ns, 6, "pay:v1")
+	mu.Lock()
+	defer mu.Unlock()
+	for u, m := range minServing {
+		if m < 1 {
+			t.Errorf("unit %s dropped to %d serving pods during the drain (floor 1)", u, m)
+		}
+	}
+	for name := range pods {
+		if _, ok := after[name]; !ok {
+			t.Errorf("pod %s did not come back under its name", name)
+		}
+	}
+	if !strings.Contains(string(out), "evicted") {
+		t.Errorf("drain evicted nothing:\n%s", out)
+	}
+}
