@@ -45,7 +45,7 @@ func Install(ctx context.Context, cfg *rest.Config) error {
 			return err
 		}
 		var meta struct {
-			Kind     string `json:"kind"`
+			Kind     string                `json:"kind"`
 			Metadata struct{ Name string } `json:"metadata"`
 		}
 		if err := yaml.Unmarshal(d, &meta); err != nil {

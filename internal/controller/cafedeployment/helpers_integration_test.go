@@ -116,7 +116,7 @@ func setImage(t *testing.T, ns, image string, more ...func(*appsv1alpha1.CafeDep
 
 type podView struct {
 	uid, ip, image, unit string
-	ready              bool
+	ready                bool
 }
 
 func podsByName(t *testing.T, ns string) map[string]podView {
