@@ -152,5 +152,17 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := r.pruneHistory(ctx, &cd, hist, inUse); err != nil {
 		return ctrl.Result{}, err
 	}
-	return ctrl.Result{RequeueAfter: out.RecheckAfter}, nil
+	return ctrl.Result{RequeueAfter: recheck(out)}, nil
+}
+
+// capacityPoll is how often a workload with moved quota looks for room in
+// the units it borrowed from: node capacity changes bring no event here.
+const capacityPoll = 5 * time.Second
+
+func recheck(out release.Output) time.Duration {
+	after := out.RecheckAfter
+	if len(out.Status.Moves) > 0 && (after == 0 || after > capacityPoll) {
+		after = capacityPoll
+	}
+	return after
 }

@@ -56,7 +56,7 @@ func (r *Reconciler) observeUnits(ctx context.Context, cd *appsv1alpha1.CafeDepl
 			o.Unschedulable = append(o.Unschedulable, since)
 		}
 	}
-	if ar := cd.Spec.Topology.AutoReschedule; ar != nil && ar.Enabled && anyUnschedulable(out) {
+	if ar := cd.Spec.Topology.AutoReschedule; ar != nil && ar.Enabled && (anyUnschedulable(out) || len(cd.Status.Rescheduled) > 0) {
 		if err := r.observeCapacity(ctx, cd, out); err != nil {
 			return nil, err
 		}
@@ -119,8 +119,8 @@ func unschedulableSince(pod *corev1.Pod) (time.Time, bool) {
 // its nodes can take: for every schedulable node of the unit, the free pod
 // slots, CPU and memory (allocatable minus the requests of the pods on it)
 // divided by one pod's requests. It reads all pods of the unit's nodes
-// straight from the API (the cache holds only CAFE's pods), and only when
-// some pod is unschedulable.
+// straight from the API (the cache holds only CAFE's pods), and only while
+// some pod is unschedulable or moved quota waits to go back.
 func (r *Reconciler) observeCapacity(ctx context.Context, cd *appsv1alpha1.CafeDeployment, units []release.UnitObservation) error {
 	var nodes corev1.NodeList
 	if err := r.APIReader.List(ctx, &nodes); err != nil {
