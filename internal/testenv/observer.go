@@ -51,6 +51,7 @@ type Observer struct {
 	events []PodEvent
 	// per pod name: current state
 	pods     map[string]*corev1.Pod
+	unitOf   map[string]string          // pod → its unit label
 	listedBy map[string]map[string]bool // pod → slice names listing it
 	cancel   context.CancelFunc
 	done     sync.WaitGroup
@@ -60,7 +61,7 @@ type Observer struct {
 func (e *Env) Observe(t testing.TB, ns string) *Observer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	o := &Observer{pods: map[string]*corev1.Pod{}, listedBy: map[string]map[string]bool{}, cancel: cancel}
+	o := &Observer{pods: map[string]*corev1.Pod{}, unitOf: map[string]string{}, listedBy: map[string]map[string]bool{}, cancel: cancel}
 	podWatch, err := e.Kube.CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -110,6 +111,9 @@ func (o *Observer) onPod(ev watch.Event) {
 		o.record(pod.Name, pod.UID, PodDeleted, "")
 		delete(o.pods, pod.Name)
 		return
+	}
+	if u := pod.Labels[appsv1alpha1.UnitLabel]; u != "" {
+		o.unitOf[pod.Name] = u
 	}
 	if old == nil {
 		o.record(pod.Name, pod.UID, PodCreated, images(pod))
@@ -292,4 +296,81 @@ func condition(p *corev1.Pod, t corev1.PodConditionType) corev1.ConditionStatus 
 		}
 	}
 	return ""
+}
+
+// MinServingPerUnit replays the events and returns, per unit, the fewest pods
+// that served (serving condition True, not deleted) at any moment after
+// since. Events before since only build up the starting state.
+func (o *Observer) MinServingPerUnit(since time.Time) map[string]int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	serving := map[string]bool{}
+	count := map[string]int{}
+	low := map[string]int{}
+	observe := func(at time.Time) {
+		if at.Before(since) {
+			return
+		}
+		for u, c := range count {
+			if l, ok := low[u]; !ok || c < l {
+				low[u] = c
+			}
+		}
+	}
+	for _, ev := range o.events {
+		unit := o.unitOf[ev.Pod]
+		if unit == "" {
+			continue
+		}
+		if _, ok := count[unit]; !ok {
+			count[unit] = 0
+		}
+		was := serving[ev.Pod]
+		switch ev.Kind {
+		case ServingTrue:
+			serving[ev.Pod] = true
+		case ServingFalse, PodDeleted:
+			serving[ev.Pod] = false
+		}
+		if was != serving[ev.Pod] {
+			if serving[ev.Pod] {
+				count[unit]++
+			} else {
+				count[unit]--
+			}
+		}
+		observe(ev.At)
+	}
+	return low
+}
+
+// Count returns how many events of kind were recorded for each pod.
+func (o *Observer) Count(kind EventKind) map[string]int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := map[string]int{}
+	for _, ev := range o.events {
+		if ev.Kind == kind {
+			out[ev.Pod]++
+		}
+	}
+	return out
+}
+
+// WaitFor blocks until an event of kind recorded after since exists, or the
+// timeout passes; it reports whether one came.
+func (o *Observer) WaitFor(kind EventKind, since time.Time, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		o.mu.Lock()
+		for i := len(o.events) - 1; i >= 0 && !o.events[i].At.Before(since); i-- {
+			if o.events[i].Kind == kind {
+				o.mu.Unlock()
+				return true
+			}
+		}
+		o.mu.Unlock()
+		time.Sleep(5 * time.Millisecond)
+	}
+	return false
 }
