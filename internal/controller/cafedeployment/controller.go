@@ -25,8 +25,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
+	"github.com/cafe-dev/cafe/internal/ratelimit"
 	"github.com/cafe-dev/cafe/internal/release"
 )
+
+// countsInterval is how often, at most, a status write carries nothing but
+// refreshed pod counts.
+const countsInterval = time.Second
 
 // staleRetry is how soon a reconcile that lost a write race runs again, on a
 // fresh read.
@@ -41,6 +46,8 @@ type Reconciler struct {
 	Recorder  record.EventRecorder
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
+
+	counts *ratelimit.PerObject
 }
 
 // +kubebuilder:rbac:groups=apps.cafe.dev,resources=cafedeployments,verbs=get;list;watch
@@ -56,6 +63,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 	if r.Now == nil {
 		r.Now = time.Now
 	}
+	r.counts = ratelimit.NewPerObject(countsInterval)
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("cafedeployment").
 		For(&appsv1alpha1.CafeDeployment{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
@@ -113,8 +121,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	// The planner's status is its memory: it is stored before the sets are
 	// written, so a controller killed in between re-plans from a status that
 	// already holds what it decided and never moves a pod twice.
+	countsLater := false
 	if err := r.writeStatus(ctx, &cd, out, target, observed); errors.Is(err, errStaleStatus) {
 		return ctrl.Result{RequeueAfter: staleRetry}, nil
+	} else if errors.Is(err, errCountsLater) {
+		countsLater = true
 	} else if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -152,7 +163,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := r.pruneHistory(ctx, &cd, hist, inUse); err != nil {
 		return ctrl.Result{}, err
 	}
-	return ctrl.Result{RequeueAfter: recheck(out)}, nil
+	after := recheck(out)
+	if countsLater && (after == 0 || after > countsInterval) {
+		after = countsInterval
+	}
+	return ctrl.Result{RequeueAfter: after}, nil
 }
 
 // capacityPoll is how often a workload with moved quota looks for room in

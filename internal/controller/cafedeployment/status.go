@@ -74,6 +74,10 @@ func (r *Reconciler) writeStatus(ctx context.Context, cd *appsv1alpha1.CafeDeplo
 	if equality.Semantic.DeepEqual(&cd.Status, s) {
 		return nil
 	}
+	if onlyCountsChanged(&cd.Status, s) && !r.counts.Due(cd.UID, r.Now()) {
+		return errCountsLater
+	}
+	r.counts.Wrote(cd.UID, r.Now())
 	cd.Status = *s
 	if err := r.Client.Status().Update(ctx, cd); err != nil {
 		if apierrors.IsConflict(err) {
@@ -86,3 +90,23 @@ func (r *Reconciler) writeStatus(ctx context.Context, cd *appsv1alpha1.CafeDeplo
 
 // errStaleStatus says the status write lost a race with a newer object.
 var errStaleStatus = errors.New("status changed since it was read")
+
+// errCountsLater says only pod counts changed and they were written less than
+// countsInterval ago: the caller requeues to write them later.
+var errCountsLater = errors.New("pod counts are written at most once per interval")
+
+// onlyCountsChanged reports whether two statuses differ only in the observed
+// pod counts, which change with every pod event. The planner's memory
+// (release, units' targets, moves, revisions) and the conditions are always
+// written at once; counts are only for people and autoscalers.
+func onlyCountsChanged(old, updated *appsv1alpha1.CafeDeploymentStatus) bool {
+	a, b := old.DeepCopy(), updated.DeepCopy()
+	for _, s := range []*appsv1alpha1.CafeDeploymentStatus{a, b} {
+		s.Replicas, s.ReadyReplicas, s.AvailableReplicas, s.UpdatedReplicas, s.UpdatedReadyReplicas = 0, 0, 0, 0, 0
+		for i := range s.Units {
+			u := &s.Units[i]
+			u.Replicas, u.ReadyReplicas, u.UpdatedReplicas, u.UpdatedReadyReplicas, u.Pending = 0, 0, 0, 0, 0
+		}
+	}
+	return equality.Semantic.DeepEqual(a, b)
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -29,10 +30,44 @@ type applyContext struct {
 	pods      map[string]*corev1.Pod
 	templates map[string]*corev1.PodTemplateSpec // by revision name
 	current   string                             // the current revision
+	done      *doneActions
+}
+
+// doneActions gathers what one reconcile did, so it is reported as one event
+// per kind of action instead of one per pod: events are API writes too.
+type doneActions struct {
+	mu    sync.Mutex
+	order []string
+	pods  map[string][]string // "reason\x00message" → pod names
+}
+
+func (d *doneActions) add(reason, message, pod string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	key := reason + "\x00" + message
+	if _, ok := d.pods[key]; !ok {
+		d.order = append(d.order, key)
+	}
+	d.pods[key] = append(d.pods[key], pod)
+}
+
+// report records one event per kind of action.
+func (d *doneActions) report(r *Reconciler, set *appsv1alpha1.InPlaceSet) {
+	for _, key := range d.order {
+		reason, message, _ := strings.Cut(key, "\x00")
+		pods := d.pods[key]
+		sort.Strings(pods)
+		noun := "pod"
+		if len(pods) > 1 {
+			noun = "pods"
+		}
+		r.Recorder.Eventf(set, corev1.EventTypeNormal, reason, "%s %s: %s", noun, strings.Join(pods, ", "), message)
+	}
 }
 
 // apply carries out the plan's actions concurrently and returns every error.
 func (r *Reconciler) apply(ctx context.Context, ac applyContext, actions []podset.Action) error {
+	ac.done = &doneActions{pods: map[string][]string{}}
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
@@ -53,6 +88,7 @@ func (r *Reconciler) apply(ctx context.Context, ac applyContext, actions []podse
 		}(a)
 	}
 	wg.Wait()
+	ac.done.report(r, ac.set)
 	return errors.Join(errs...)
 }
 
@@ -73,7 +109,7 @@ func (r *Reconciler) applyOne(ctx context.Context, ac applyContext, a podset.Act
 			}
 			return fmt.Errorf("create pod %s: %w", pod.Name, err)
 		}
-		r.Recorder.Eventf(set, corev1.EventTypeNormal, "CreatedPod", "created pod %s at revision %s", pod.Name, a.Revision)
+		ac.done.add("CreatedPod", "created at revision "+a.Revision, pod.Name)
 	case podset.DeletePod:
 		pod := ac.pods[a.Name]
 		if pod == nil {
@@ -84,7 +120,7 @@ func (r *Reconciler) applyOne(ctx context.Context, ac applyContext, a podset.Act
 			r.expect.forget(set, pod.Name)
 			return fmt.Errorf("delete pod %s: %w", pod.Name, err)
 		}
-		r.Recorder.Eventf(set, corev1.EventTypeNormal, "DeletedPod", "deleted pod %s (%s%s)", pod.Name, a.Reason, handoffNote(a.Handoff))
+		ac.done.add("DeletedPod", "deleted ("+string(a.Reason)+handoffNote(a.Handoff)+")", pod.Name)
 	case podset.SetServing:
 		return r.setServing(ctx, set, ac.pods[a.Name], a.Serving, string(a.Reason))
 	case podset.UpdateInPlace:
@@ -100,7 +136,7 @@ func (r *Reconciler) applyOne(ctx context.Context, ac applyContext, a podset.Act
 		if err := r.patchPod(ctx, set, pod, types.StrategicMergePatchType, patch); err != nil {
 			return fmt.Errorf("update pod %s in place: %w", a.Name, err)
 		}
-		r.Recorder.Eventf(set, corev1.EventTypeNormal, "UpdatedInPlace", "updated pod %s in place to revision %s%s", pod.Name, a.Revision, handoffNote(a.Handoff))
+		ac.done.add("UpdatedInPlace", "updated in place to revision "+a.Revision+handoffNote(a.Handoff), pod.Name)
 	case podset.RestartInPlace:
 		pod := ac.pods[a.Name]
 		template := ac.templates[pod.Labels[appsv1alpha1.RevisionLabel]]
@@ -114,7 +150,7 @@ func (r *Reconciler) applyOne(ctx context.Context, ac applyContext, a podset.Act
 		if err := r.patchPod(ctx, set, pod, types.StrategicMergePatchType, patch); err != nil {
 			return fmt.Errorf("restart pod %s: %w", a.Name, err)
 		}
-		r.Recorder.Eventf(set, corev1.EventTypeNormal, "RestartedInPlace", "restarted pod %s in place%s", pod.Name, handoffNote(a.Handoff))
+		ac.done.add("RestartedInPlace", "restarted in place"+handoffNote(a.Handoff), pod.Name)
 	default:
 		return fmt.Errorf("unknown action %T", a)
 	}

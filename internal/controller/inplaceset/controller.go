@@ -31,6 +31,7 @@ import (
 
 	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
 	"github.com/cafe-dev/cafe/internal/podset"
+	"github.com/cafe-dev/cafe/internal/ratelimit"
 )
 
 // inPlaceSetLabel marks the ControllerRevisions of a set.
@@ -46,6 +47,7 @@ type Reconciler struct {
 
 	expect *expectations
 	drains *drainClock
+	counts *ratelimit.PerObject
 }
 
 // +kubebuilder:rbac:groups=apps.cafe.dev,resources=inplacesets,verbs=get;list;watch
@@ -65,6 +67,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 	}
 	r.expect = newExpectations()
 	r.drains = newDrainClock()
+	r.counts = ratelimit.NewPerObject(countsInterval)
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("inplaceset").
 		For(&appsv1alpha1.InPlaceSet{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
@@ -166,8 +169,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	plan := podset.Plan(in)
 	applyErr := r.apply(ctx, applyContext{set: &set, pods: pods, templates: templates, current: currentRev}, plan.Actions)
 
+	requeue := plan.RequeueAfter
 	if err := r.updateStatus(ctx, &set, plan, updateRev, currentRev, replicas); errors.Is(err, errStaleStatus) {
 		return ctrl.Result{RequeueAfter: 200 * time.Millisecond}, applyErr
+	} else if errors.Is(err, errCountsLater) {
+		if requeue == 0 || requeue > countsInterval {
+			requeue = countsInterval
+		}
 	} else if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -181,7 +189,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := r.pruneRevisions(ctx, &set, inUse); err != nil {
 		return ctrl.Result{}, err
 	}
-	return ctrl.Result{RequeueAfter: plan.RequeueAfter}, nil
+	return ctrl.Result{RequeueAfter: requeue}, nil
 }
 
 // ownedPods lists the set's pods from the cache: those it controls.

@@ -3,6 +3,7 @@ package inplaceset
 import (
 	"context"
 	"errors"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -64,6 +65,10 @@ func (r *Reconciler) updateStatus(ctx context.Context, set *appsv1alpha1.InPlace
 	if equality.Semantic.DeepEqual(&set.Status, s) {
 		return nil
 	}
+	if onlyCountsChanged(&set.Status, s) && !r.counts.Due(set.UID, r.Now()) {
+		return errCountsLater
+	}
+	r.counts.Wrote(set.UID, r.Now())
 	set.Status = *s
 	if err := r.Client.Status().Update(ctx, set); err != nil {
 		if apierrors.IsConflict(err) {
@@ -76,3 +81,27 @@ func (r *Reconciler) updateStatus(ctx context.Context, set *appsv1alpha1.InPlace
 
 // errStaleStatus says the status write lost a race with a newer object.
 var errStaleStatus = errors.New("status changed since it was read")
+
+// errCountsLater says only pod counts changed and they were written less than
+// countsInterval ago: the caller requeues to write them later.
+var errCountsLater = errors.New("pod counts are written at most once per interval")
+
+// countsInterval is how often, at most, a status write carries nothing but
+// refreshed pod counts (which change with every pod event; nothing in CAFE
+// plans on them).
+const countsInterval = time.Second
+
+// onlyCountsChanged reports whether two statuses differ only in pod counts
+// or in the wording of a condition whose status and reason stay the same
+// (the Waiting message counts drain seconds).
+func onlyCountsChanged(old, updated *appsv1alpha1.InPlaceSetStatus) bool {
+	a, b := old.DeepCopy(), updated.DeepCopy()
+	for _, s := range []*appsv1alpha1.InPlaceSetStatus{a, b} {
+		s.Replicas, s.ReadyReplicas, s.AvailableReplicas, s.UpdatedReplicas, s.UpdatedReadyReplicas = 0, 0, 0, 0, 0
+		for i := range s.Conditions {
+			s.Conditions[i].Message = ""
+			s.Conditions[i].LastTransitionTime = metav1.Time{}
+		}
+	}
+	return equality.Semantic.DeepEqual(a, b)
+}

@@ -1,0 +1,360 @@
+// Command release benchmarks CafeDeployment releases against a plain
+// Deployment rolling update on the same local control plane, latency model
+// and availability budget, in one run, and prints the figures as ratios.
+//
+//	go run ./test/bench/release -pods 1000
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
+	"github.com/cafe-dev/cafe/config/admission"
+	"github.com/cafe-dev/cafe/config/crd"
+	"github.com/cafe-dev/cafe/internal/manager"
+	"github.com/cafe-dev/cafe/internal/platform"
+)
+
+var (
+	pods     = flag.Int("pods", 1000, "pods per workload")
+	latency  = flag.Duration("latency", time.Second, "simulated container start latency (same for every scenario)")
+	qps      = flag.Int("qps", 200, "client QPS of kube-controller-manager and of CAFE's controller alike")
+	binDir   = flag.String("bin-dir", "bin", "directory with the control-plane binaries")
+	nodesPer = flag.Int("nodes-per-unit", 4, "simulated nodes per unit")
+)
+
+func main() {
+	flag.Parse()
+	ctrl.SetLogger(zap.New(zap.WriteTo(io.Discard)))
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+}
+
+type result struct {
+	name        string
+	wall        time.Duration
+	ownWrites   float64 // the controller's own mutating requests
+	allMutating float64 // every mutating request the API server served
+}
+
+func run() error {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "cafe-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	nodePods := (*pods*2)/(3**nodesPer) + 20
+	p, err := platform.Start(ctx, platform.Options{
+		DataDir: filepath.Join(dir, "data"), BinDir: *binDir, NodesPerUnit: *nodesPer, NodePods: nodePods,
+		StartLatency: *latency, ControllerManagerQPS: *qps,
+	})
+	if err != nil {
+		return err
+	}
+	defer p.Stop()
+	cfg, err := p.RESTConfig()
+	if err != nil {
+		return err
+	}
+	if err := crd.Install(ctx, cfg); err != nil {
+		return err
+	}
+	if err := admission.Install(ctx, cfg); err != nil {
+		return err
+	}
+	c, err := client.New(cfg, client.Options{Scheme: manager.Scheme()})
+	if err != nil {
+		return err
+	}
+	mgr, err := manager.New(cfg, manager.Options{QPS: float32(*qps), Burst: 2 * *qps, Concurrency: 8})
+	if err != nil {
+		return err
+	}
+	mctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() { _ = mgr.Start(mctx) }()
+	mgr.GetCache().WaitForCacheSync(mctx)
+
+	fmt.Printf("release benchmark: %d pods over 3 units, 25%% of pods changing at a time, start latency %s, client QPS %d\n", *pods, *latency, *qps)
+	var results []result
+	dep, err := deploymentScenario(ctx, c, cfg)
+	if err != nil {
+		return err
+	}
+	results = append(results, dep)
+	cafe, err := cafeScenario(ctx, c, cfg)
+	if err != nil {
+		return err
+	}
+	results = append(results, cafe)
+
+	fmt.Printf("\n%-40s %10s %8s %14s %16s\n", "scenario", "wall", "ratio", "own writes/pod", "all mutating/pod")
+	for _, r := range results {
+		fmt.Printf("%-40s %9.1fs %7.2fx %14.2f %16.2f\n", r.name, r.wall.Seconds(), r.wall.Seconds()/dep.wall.Seconds(), r.ownWrites/float64(*pods), r.allMutating/float64(*pods))
+	}
+	return nil
+}
+
+var labels = map[string]string{"app": "bench"}
+
+func template(image string) corev1.PodTemplateSpec {
+	return corev1.PodTemplateSpec{
+		ObjectMeta: metav1.ObjectMeta{Labels: labels},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: image}}},
+	}
+}
+
+func namespace(ctx context.Context, c client.Client, name string) error {
+	return c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})
+}
+
+func deploymentScenario(ctx context.Context, c client.Client, cfg *rest.Config) (result, error) {
+	ns := "bench-deployment"
+	if err := namespace(ctx, c, ns); err != nil {
+		return result{}, err
+	}
+	quarter := intstr.FromString("25%")
+	zero := intstr.FromInt32(0)
+	d := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "bench", Namespace: ns},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To(int32(*pods)),
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: template("bench:v1"),
+			Strategy: appsv1.DeploymentStrategy{Type: appsv1.RollingUpdateDeploymentStrategyType,
+				RollingUpdate: &appsv1.RollingUpdateDeployment{MaxUnavailable: &quarter, MaxSurge: &zero}},
+		},
+	}
+	if err := c.Create(ctx, d); err != nil {
+		return result{}, err
+	}
+	if err := waitFor(ctx, "Deployment v1", func() (bool, error) {
+		if err := c.Get(ctx, client.ObjectKeyFromObject(d), d); err != nil {
+			return false, err
+		}
+		return d.Status.UpdatedReplicas == int32(*pods) && d.Status.AvailableReplicas == int32(*pods), nil
+	}); err != nil {
+		return result{}, err
+	}
+	before, err := apiserverMutating(cfg, nil)
+	if err != nil {
+		return result{}, err
+	}
+	start := time.Now()
+	d.Spec.Template = template("bench:v2")
+	if err := c.Update(ctx, d); err != nil {
+		return result{}, err
+	}
+	if err := waitFor(ctx, "Deployment v2", func() (bool, error) {
+		if err := c.Get(ctx, client.ObjectKeyFromObject(d), d); err != nil {
+			return false, err
+		}
+		return d.Status.ObservedGeneration == d.Generation && d.Status.UpdatedReplicas == int32(*pods) &&
+			d.Status.AvailableReplicas == int32(*pods) && d.Status.Replicas == int32(*pods), nil
+	}); err != nil {
+		return result{}, err
+	}
+	wall := time.Since(start)
+	after, err := apiserverMutating(cfg, nil)
+	if err != nil {
+		return result{}, err
+	}
+	mutating := after - before
+	// kube-controller-manager is the Deployment's controller: its writes are
+	// all mutating requests minus kwok's status writes, which the API server
+	// cannot tell apart by resource; report the total for both columns.
+	if err := c.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+		return result{}, err
+	}
+	// Let the namespace's pods go before the next scenario, so that one's
+	// figures do not include this clean-up.
+	err = waitFor(ctx, "namespace "+ns+" gone", func() (bool, error) {
+		err := c.Get(ctx, client.ObjectKey{Name: ns}, &corev1.Namespace{})
+		return apierrors.IsNotFound(err), client.IgnoreNotFound(err)
+	})
+	return result{name: "Deployment rolling update", wall: wall, ownWrites: mutating, allMutating: mutating}, err
+}
+
+func cafeScenario(ctx context.Context, c client.Client, cfg *rest.Config) (result, error) {
+	ns := "bench-cafe"
+	if err := namespace(ctx, c, ns); err != nil {
+		return result{}, err
+	}
+	quarter := intstr.FromString("25%")
+	all := intstr.FromString("100%")
+	cd := &appsv1alpha1.CafeDeployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "bench", Namespace: ns},
+		Spec: appsv1alpha1.CafeDeploymentSpec{
+			Replicas: ptr.To(int32(*pods)),
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Topology: appsv1alpha1.Topology{Units: []appsv1alpha1.UnitSpec{{Name: "unit-a"}, {Name: "unit-b"}, {Name: "unit-c"}}},
+			Strategy: appsv1alpha1.CafeDeploymentStrategy{
+				Type: appsv1alpha1.ReleaseBatch, BatchSize: &all, MaxUnavailablePerUnit: &quarter,
+				TrafficHandoff: appsv1alpha1.TrafficHandoff{DrainSeconds: 0, MaxWaitSeconds: 60},
+			},
+			Template: template("bench:v1"),
+		},
+	}
+	if err := c.Create(ctx, cd); err != nil {
+		return result{}, err
+	}
+	done := func(image string) func() (bool, error) {
+		return func() (bool, error) {
+			if err := c.Get(ctx, client.ObjectKeyFromObject(cd), cd); err != nil {
+				return false, err
+			}
+			return cd.Status.ObservedGeneration == cd.Generation && cd.Status.Release.Phase == appsv1alpha1.ReleaseCompleted &&
+				cd.Status.UpdatedReadyReplicas == int32(*pods) && cd.Spec.Template.Spec.Containers[0].Image == image, nil
+		}
+	}
+	if err := waitFor(ctx, "CafeDeployment v1", done("bench:v1")); err != nil {
+		return result{}, err
+	}
+	ownBefore := ownWrites()
+	beforeBy := map[string]float64{}
+	before, err := apiserverMutating(cfg, beforeBy)
+	if err != nil {
+		return result{}, err
+	}
+	start := time.Now()
+	cd.Spec.Template = template("bench:v2")
+	if err := c.Update(ctx, cd); err != nil {
+		return result{}, err
+	}
+	if err := waitFor(ctx, "CafeDeployment v2", done("bench:v2")); err != nil {
+		return result{}, err
+	}
+	wall := time.Since(start)
+	afterBy := map[string]float64{}
+	after, err := apiserverMutating(cfg, afterBy)
+	if err != nil {
+		return result{}, err
+	}
+	fmt.Println("CafeDeployment release: mutating requests per pod by verb and resource")
+	for k, v := range afterBy {
+		if d := (v - beforeBy[k]) / float64(*pods); d >= 0.05 {
+			fmt.Printf("  %-50s %6.2f\n", k, d)
+		}
+	}
+	return result{name: "CafeDeployment in place, with hand-off", wall: wall, ownWrites: ownWrites() - ownBefore, allMutating: after - before},
+		c.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
+}
+
+// ownWrites sums the mutating requests CAFE's controllers sent, from
+// client-go's request metrics in the controller-runtime registry.
+func ownWrites() float64 {
+	families, err := crmetrics.Registry.Gather()
+	if err != nil {
+		return 0
+	}
+	var n float64
+	for _, f := range families {
+		if f.GetName() != "rest_client_requests_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "method" && isMutating(l.GetValue()) {
+					n += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return n
+}
+
+func isMutating(verb string) bool {
+	switch strings.ToUpper(verb) {
+	case "POST", "PUT", "PATCH", "DELETE", "CREATE", "UPDATE", "APPLY":
+		return true
+	}
+	return false
+}
+
+// apiserverMutating sums apiserver_request_total over mutating verbs; with a
+// breakdown map it also adds each verb/resource/subresource's count there.
+func apiserverMutating(cfg *rest.Config, breakdown map[string]float64) (float64, error) {
+	tlsCfg, err := rest.TLSConfigFor(cfg)
+	if err != nil {
+		return 0, err
+	}
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg.Clone()}, Timeout: 10 * time.Second}
+	resp, err := hc.Get(cfg.Host + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var total float64
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "apiserver_request_total{") {
+			continue
+		}
+		verb := between(line, `verb="`, `"`)
+		if !isMutating(verb) {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[strings.LastIndex(line, " ")+1:], 64)
+		if err == nil {
+			total += v
+			if breakdown != nil {
+				breakdown[verb+" "+between(line, `resource="`, `"`)+"/"+between(line, `subresource="`, `"`)] += v
+			}
+		}
+	}
+	return total, sc.Err()
+}
+
+func between(s, start, end string) string {
+	i := strings.Index(s, start)
+	if i < 0 {
+		return ""
+	}
+	s = s[i+len(start):]
+	if j := strings.Index(s, end); j >= 0 {
+		return s[:j]
+	}
+	return s
+}
+
+func waitFor(ctx context.Context, what string, cond func() (bool, error)) error {
+	deadline := time.Now().Add(20 * time.Minute)
+	for time.Now().Before(deadline) {
+		ok, err := cond()
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		if ok {
+			return nil
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return fmt.Errorf("%s: timed out", what)
+}
