@@ -230,3 +230,36 @@ func keys[V any](m map[string]V) []string {
 	}
 	return out
 }
+
+// A VM-style restart keeps the pod (UID, name, IP), restarts its containers
+// and hands traffic off around it.
+func TestRestartKeepsIdentityAndHandsOff(t *testing.T) {
+	ns := env.Namespace(t)
+	obs := env.Observe(t, ns)
+	create(t, service(ns), newSet(ns, 2, "pay:v1"))
+	before := waitSettled(t, ns, 2, "pay:v1")
+	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:"r1"}}}`, appsv1alpha1.RestartRequestedAnnotation)
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pay-0"}}
+	if err := env.Client.Patch(context.Background(), pod, client.RawPatch("application/merge-patch+json", []byte(patch))); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, time.Minute, "pay-0 restarted and serving", func() (bool, string) {
+		p := pods(t, ns)["pay-0"]
+		rc := int32(0)
+		if len(p.Status.ContainerStatuses) > 0 {
+			rc = p.Status.ContainerStatuses[0].RestartCount
+		}
+		return rc == 1 && serving(p) && p.Annotations[appsv1alpha1.RestartHandledAnnotation] == "r1", fmt.Sprintf("restarts %d serving %v", rc, serving(p))
+	})
+	after := pods(t, ns)["pay-0"]
+	if after.UID != before["pay-0"].UID || after.Status.PodIP != before["pay-0"].Status.PodIP {
+		t.Fatalf("restart changed the pod's identity")
+	}
+	if other := pods(t, ns)["pay-1"]; other.Status.ContainerStatuses[0].RestartCount != 0 {
+		t.Errorf("pay-1 restarted too")
+	}
+	obs.Stop()
+	if n := obs.CheckHandoff(t, drain); n != 1 {
+		t.Errorf("checked %d hand-offs, want 1", n)
+	}
+}
