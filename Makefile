@@ -4,7 +4,7 @@ GO ?= go
 BIN := $(CURDIR)/bin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all run test tools build generate unit integration lint bench clean
+.PHONY: all run test tools build generate unit integration lint bench clean images
 
 all: build
 
@@ -15,6 +15,10 @@ tools:
 ## build: build CAFE's own binaries into bin/
 build:
 	@$(GO) build -o $(BIN)/ ./cmd/...
+
+## images: build OCI image layouts of the in-cluster binaries (cmd/cafe-*) into out/images/ (docs/install.md)
+images:
+	@bash hack/images.sh
 
 ## run: build everything and run the local platform (three units) in .cafe/
 run: tools build

@@ -5,8 +5,6 @@ import (
 	"sort"
 	"strconv"
 
-	corev1 "k8s.io/api/core/v1"
-
 	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
 	"github.com/cafe-dev/cafe/internal/controller/inplaceset"
 )
@@ -86,6 +84,23 @@ type Counts struct {
 	Stopped int32 `json:"stopped,omitempty"`
 }
 
+// count adds a pod that is not terminating.
+func (c *Counts) count(p PodView) {
+	c.Pods++
+	if p.Ready {
+		c.Ready++
+	}
+	if p.Serving {
+		c.Serving++
+	}
+	if p.Updated {
+		c.Updated++
+	}
+	if p.Node == "" {
+		c.Pending++
+	}
+}
+
 func (c *Counts) add(o Counts) {
 	c.Quota += o.Quota
 	c.Pods += o.Pods
@@ -96,7 +111,7 @@ func (c *Counts) add(o Counts) {
 	c.Stopped += o.Stopped
 }
 
-// UnitView is one unit: its InPlaceSet, counts, batch progress and pods.
+// UnitView is one unit: its InPlaceSet, counts, batch progress and slots.
 type UnitView struct {
 	Name       string `json:"name"`
 	InPlaceSet string `json:"inPlaceSet"`
@@ -104,9 +119,10 @@ type UnitView struct {
 	// BatchTarget is how many of the unit's pods the current batch lets
 	// reach the release's revision; BatchDone how many of them are there
 	// and serving.
-	BatchTarget int32     `json:"batchTarget"`
-	BatchDone   int32     `json:"batchDone"`
-	Pods        []PodView `json:"pods"`
+	BatchTarget int32 `json:"batchTarget"`
+	BatchDone   int32 `json:"batchDone"`
+	// Slots are the unit's pods and stopped slots, by index.
+	Slots []PodView `json:"slots"`
 }
 
 // PodView is one pod, or one stopped slot (status Stopped).
@@ -192,7 +208,7 @@ func buildView(s *snapshot) WorkloadView {
 		u.InPlaceSet = set.Name
 		setUpdate[set.Name] = set.Status.UpdateRevision
 		for _, index := range inplaceset.StoppedSlots(set) {
-			u.Pods = append(u.Pods, PodView{Name: inplaceset.PodName(set, index), Index: index, Status: "Stopped"})
+			u.Slots = append(u.Slots, PodView{Name: inplaceset.PodName(set, index), Index: index, Status: statusStopped})
 			u.Stopped++
 		}
 	}
@@ -202,21 +218,36 @@ func buildView(s *snapshot) WorkloadView {
 		p := podView(pod, setUpdate[u.InPlaceSet])
 		p.Revision = ref(pod.Labels[appsv1alpha1.ReleaseRevisionLabel])
 		p.Updated = p.Revision.Name == target
-		u.Pods = replaceSlot(u.Pods, p)
+		u.Slots = replaceSlot(u.Slots, p)
 		if pod.DeletionTimestamp != nil {
 			continue
 		}
-		u.Pods_count(p)
+		u.count(p)
 		if p.Updated && p.Serving {
 			u.BatchDone++
 		}
 	}
 	for _, name := range order {
 		u := units[name]
-		sort.SliceStable(u.Pods, func(i, j int) bool { return u.Pods[i].Index < u.Pods[j].Index })
+		sort.SliceStable(u.Slots, func(i, j int) bool { return u.Slots[i].Index < u.Slots[j].Index })
 		v.Total.add(u.Counts)
 		v.Units = append(v.Units, *u)
 	}
 	v.WaitingFor = waitingFor(cd, v)
 	return v
+}
+
+// replaceSlot adds a pod to a unit's list; the pod of a slot being stopped
+// takes the place of the slot's Stopped entry.
+func replaceSlot(pods []PodView, p PodView) []PodView {
+	for i := range pods {
+		if pods[i].Name == p.Name && pods[i].Status == statusStopped {
+			if p.Status != statusTerminating {
+				p.Status = statusStopping
+			}
+			pods[i] = p
+			return pods
+		}
+	}
+	return append(pods, p)
 }

@@ -207,6 +207,7 @@ func (c *Controller) pass(ctx context.Context, health *healthTracker, alive map[
 		return wait, err
 	}
 	if observe && c.o.Probe {
+		clear(alive) // endpoints that went away are forgotten
 		for addr, ok := range probe(ctx, readyAddresses(st), c.o.ProbeInterval) {
 			alive[addr] = ok
 		}
