@@ -52,7 +52,7 @@ type Reconciler struct {
 
 // +kubebuilder:rbac:groups=apps.cafe.dev,resources=cafedeployments,verbs=get;list;watch
 // +kubebuilder:rbac:groups=apps.cafe.dev,resources=cafedeployments/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=apps.cafe.dev,resources=inplacesets,verbs=get;list;watch;create;update;delete
+// +kubebuilder:rbac:groups=apps.cafe.dev,resources=inplacesets,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=apps,resources=controllerrevisions,verbs=get;list;watch;create;update;delete
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=nodes,verbs=get;list;watch
