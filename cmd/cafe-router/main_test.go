@@ -1,0 +1,203 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestParseFlags(t *testing.T) {
+	tests := []struct {
+		args []string
+		err  string
+	}{
+		{args: []string{"--unit", "a"}},
+		{args: []string{"--unit", "a", "--config", "x.yaml"}},
+		{args: []string{}, err: "--unit is required"},
+		{args: []string{"--unit", "a", "--config", "x.yaml", "--kubeconfig", "k"}, err: "exclude each other"},
+		{args: []string{"--unit", "a", "--config", "x.yaml", "--failover"}, err: "--failover needs the Kubernetes API"},
+		{args: []string{"--unit", "a", "--namespace", " , "}, err: "--namespace needs at least one"},
+		{args: []string{"--unit", "a", "--access-log-sample", "2"}, err: "outside 0..1"},
+	}
+	for _, tc := range tests {
+		_, err := parseFlags(tc.args)
+		if (err == nil) != (tc.err == "") || (err != nil && !strings.Contains(err.Error(), tc.err)) {
+			t.Errorf("parseFlags(%q) = %v, want error %q", tc.args, err, tc.err)
+		}
+	}
+	o, err := parseFlags([]string{"--unit", "a", "--namespace", "bank, shop"})
+	if err != nil || len(o.namespaces) != 2 || o.namespaces[1] != "shop" || o.leaseNS != "bank" {
+		t.Errorf("namespaces %q lease namespace %q (%v)", o.namespaces, o.leaseNS, err)
+	}
+}
+
+// freePort returns a loopback address that was free a moment ago.
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+const standaloneConfig = `shardMaps:
+- name: users
+  epoch: %d
+  shards: 100
+  key: {source: Header, name: X-Cafe-Uid, digits: {count: 2}}
+  units:
+  - {name: east, ranges: [{from: 0, to: 49}], state: %s, failoverTo: west, routerAddress: "%s"}
+  - {name: west, ranges: [{from: 50, to: 99}], failoverTo: east, routerAddress: "%s"}
+routes:
+- name: accounts
+  host: "*"
+  shardMap: users
+  endpoints:
+    east: ["%s"]
+    west: ["%s"]
+`
+
+// TestStandaloneRouters runs two routers from one file, as beside VM apps:
+// routing and one hop, readiness, metrics, a reload that moves shards, and
+// a broken file that changes nothing.
+func TestStandaloneRouters(t *testing.T) {
+	backend := func(name string) *httptest.Server {
+		s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, name) }))
+		t.Cleanup(s.Close)
+		return s
+	}
+	east, west := backend("east-backend"), backend("west-backend")
+	eastRouter, westRouter := freePort(t), freePort(t)
+	file := filepath.Join(t.TempDir(), "router.yaml")
+	write := func(epoch int, eastState string) {
+		content := fmt.Sprintf(standaloneConfig, epoch, eastState, eastRouter, westRouter, east.Listener.Addr(), west.Listener.Addr())
+		// Replace the file at once, as config management does.
+		tmp := file + ".tmp"
+		if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, file); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(1, "Active")
+
+	var logs syncBuffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 2)
+	admin := map[string]string{}
+	for unit, listen := range map[string]string{"east": eastRouter, "west": westRouter} {
+		admin[unit] = freePort(t)
+		o, err := parseFlags([]string{"--unit", unit, "--listen", listen, "--config", file, "--metrics-listen", admin[unit], "--reload-interval", "20ms"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() { done <- run(ctx, o, logger.With("unit", unit)) }()
+	}
+	t.Cleanup(func() {
+		cancel()
+		for range 2 {
+			if err := <-done; err != nil {
+				t.Errorf("router stopped with %v", err)
+			}
+		}
+	})
+
+	get := func(url string, header ...string) (int, string, string) {
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, "", err.Error()
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header.Get("X-Cafe-Unit"), string(body)
+	}
+	eventually := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	eventually("readiness", func() bool {
+		code, _, _ := get("http://" + admin["east"] + "/readyz")
+		return code == http.StatusOK
+	})
+
+	shardOf := func(router string, uid string) (string, string) {
+		code, unit, body := get("http://"+router+"/accounts", "X-Cafe-Uid", uid)
+		if code != http.StatusOK {
+			return "", fmt.Sprintf("%d %s", code, body)
+		}
+		return unit, body
+	}
+	if unit, body := shardOf(eastRouter, "U10"); unit != "east" || body != "east-backend" {
+		t.Errorf("east's shard at east: unit %q body %q", unit, body)
+	}
+	if unit, body := shardOf(eastRouter, "U60"); unit != "west" || body != "west-backend" {
+		t.Errorf("west's shard at east, one hop: unit %q body %q", unit, body)
+	}
+	if code, _, body := get("http://" + admin["east"] + "/metrics"); code != http.StatusOK || !strings.Contains(body, `cafe_router_requests_total{code_class="2xx"`) {
+		t.Errorf("metrics: %d, request counter missing", code)
+	}
+	if code, _, _ := get("http://" + admin["east"] + "/debug/pprof/"); code != http.StatusNotFound {
+		t.Errorf("pprof answered %d without --pprof", code)
+	}
+
+	// Drain east: both routers reload and send east's shards west.
+	write(2, "Down")
+	eventually("east's shards served by west at both routers", func() bool {
+		u1, _ := shardOf(eastRouter, "U10")
+		u2, _ := shardOf(westRouter, "U10")
+		return u1 == "west" && u2 == "west"
+	})
+
+	// A broken file is refused; the running configuration stays.
+	if err := os.WriteFile(file, []byte("shardMaps: [{name: users, shards: 0}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	eventually("both routers to refuse the broken file", func() bool {
+		return strings.Count(logs.String(), "configuration refused; the last good one stays in force") >= 2
+	})
+	if unit, body := shardOf(eastRouter, "U10"); unit != "west" || body != "west-backend" {
+		t.Errorf("after a broken file: unit %q body %q, want the last good configuration", unit, body)
+	}
+}

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// clockTicks is the kernel's USER_HZ, the unit of utime and stime in
+// /proc/<pid>/stat; it is 100 on every Linux architecture Go supports.
+const clockTicks = 100
+
+// cpuTime is utime+stime of pid and of all its descendants that are alive
+// (nginx's workers are children of its master).
+func cpuTime(pid int) (time.Duration, error) {
+	total := time.Duration(0)
+	for _, p := range append([]int{pid}, descendants(pid)...) {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
+		if err != nil {
+			return 0, err
+		}
+		// Fields after the command name, which is in parentheses and may
+		// contain spaces: state is field 3, utime 14, stime 15.
+		fields := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+2:]))
+		utime, err1 := strconv.ParseInt(fields[11], 10, 64)
+		stime, err2 := strconv.ParseInt(fields[12], 10, 64)
+		if err1 != nil || err2 != nil {
+			return 0, fmt.Errorf("parse /proc/%d/stat", p)
+		}
+		total += time.Duration(utime+stime) * time.Second / clockTicks
+	}
+	return total, nil
+}
+
+func descendants(pid int) []int {
+	var out []int
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	if err != nil {
+		return nil
+	}
+	for _, f := range strings.Fields(string(data)) {
+		if child, err := strconv.Atoi(f); err == nil {
+			out = append(out, child)
+			out = append(out, descendants(child)...)
+		}
+	}
+	return out
+}
+
+// process is a server the benchmark started.
+type process struct {
+	name string
+	cmd  *exec.Cmd
+}
+
+func start(name string, env []string, bin string, args ...string) (*process, error) {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	// The servers die with the benchmark, even when it is killed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	return &process{name: name, cmd: cmd}, nil
+}
+
+func (p *process) pid() int { return p.cmd.Process.Pid }
+
+// stop sends SIGTERM to the process group (nginx's workers too) and waits.
+func (p *process) stop() {
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+	}
+}
+
+// waitListening waits until addr accepts connections.
+func waitListening(addr string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s did not start listening: %w", addr, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// freeAddr returns a loopback address that was free a moment ago.
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+func writeFile(dir, name, content string) (string, error) {
+	path := filepath.Join(dir, name)
+	return path, os.WriteFile(path, []byte(content), 0o644)
+}
+
+// execOutput runs a command and returns its combined output, trimmed.
+func execOutput(bin string, args ...string) (string, error) {
+	out, err := exec.Command(bin, args...).CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}

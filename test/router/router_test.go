@@ -1,0 +1,276 @@
+//go:build integration
+
+package router
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	trafficv1alpha1 "github.com/cafe-dev/cafe/api/traffic/v1alpha1"
+	"github.com/cafe-dev/cafe/internal/router/proxy"
+	"github.com/cafe-dev/cafe/internal/testenv"
+	"github.com/cafe-dev/cafe/test/router/scenario"
+)
+
+var declared = scenario.Declared
+
+// sampleOf picks a few shards of a unit: its ends and its middle.
+func sampleOf(shards []int) []int {
+	return []int{shards[0], shards[len(shards)/2], shards[len(shards)-1]}
+}
+
+func TestEveryShardIsServedByItsUnitFromEveryRouter(t *testing.T) {
+	f := newFixture(t)
+	for unit, shards := range declared {
+		// At every router, including other units' (one hop).
+		if ok, why := f.servedBy(shards, unit); !ok {
+			t.Errorf("unit %s's shards: %s", unit, why)
+		}
+	}
+	// Both backends of a unit take traffic.
+	for _, unit := range units {
+		for _, b := range f.backends[unit] {
+			if b.Hits() == 0 {
+				t.Errorf("backend %s got no request", b.Name)
+			}
+		}
+	}
+
+	// A request that was already forwarded once is never forwarded again.
+	hopped := f.get("unit-a", declared["unit-b"][0], http.Header{proxy.HeaderHop: {"1"}, proxy.HeaderEpoch: {"1"}, proxy.HeaderForwardedBy: {"unit-c"}})
+	if hopped.status != http.StatusLoopDetected || !strings.Contains(hopped.body, "forwarded at most once") {
+		t.Errorf("a second hop got %d %q, want 508", hopped.status, hopped.body)
+	}
+
+	sm := f.shardMap()
+	for _, c := range []string{trafficv1alpha1.ShardMapValid, trafficv1alpha1.ShardMapServing} {
+		if cond := meta.FindStatusCondition(sm.Status.Conditions, c); cond == nil || cond.Status != metav1.ConditionTrue {
+			t.Errorf("ShardMap condition %s = %+v, want True", c, cond)
+		}
+	}
+	if sm.Status.Epoch < 1 || sm.Status.ObservedGeneration != sm.Generation {
+		t.Errorf("ShardMap status epoch %d observedGeneration %d (generation %d)", sm.Status.Epoch, sm.Status.ObservedGeneration, sm.Generation)
+	}
+	testenv.Eventually(t, 10*time.Second, "the Route's Accepted condition", func() (bool, string) {
+		var r trafficv1alpha1.Route
+		f.must(env.Client.Get(context.Background(), types.NamespacedName{Namespace: f.ns, Name: routeName}, &r))
+		c := meta.FindStatusCondition(r.Status.Conditions, trafficv1alpha1.RouteAccepted)
+		return c != nil && c.Status == metav1.ConditionTrue, fmt.Sprintf("Route status %+v", r.Status)
+	})
+	leaders := 0
+	for _, unit := range units {
+		if f.routers[unit].controller.Leading() {
+			leaders++
+		}
+	}
+	if leaders != 1 {
+		t.Errorf("%d failover controllers lead, want exactly 1", leaders)
+	}
+}
+
+func TestShardMapChangesMoveTraffic(t *testing.T) {
+	f := newFixture(t)
+	start := f.shardMap().Status.Epoch
+
+	// Move shards 0-9 from unit-a to unit-b.
+	began := time.Now()
+	f.updateShardMap(func(s *trafficv1alpha1.ShardMapSpec) {
+		s.Units[0].Ranges = []trafficv1alpha1.ShardRange{{From: 10, To: 33}}
+		s.Units[1].Ranges = []trafficv1alpha1.ShardRange{{From: 0, To: 9}, {From: 34, To: 66}}
+	})
+	testenv.Eventually(t, 10*time.Second, "shards 0-9 served by unit-b", func() (bool, string) {
+		return f.servedBy([]int{0, 5, 9}, "unit-b")
+	})
+	t.Logf("range move: every router serves the moved shards from unit-b %v after the update", time.Since(began))
+	if ok, why := f.servedBy([]int{10, 33}, "unit-a"); !ok {
+		t.Errorf("unit-a's remaining shards: %s", why)
+	}
+
+	// Drain unit-c by hand: its shards go to its failoverTo, unit-a.
+	began = time.Now()
+	f.updateShardMap(func(s *trafficv1alpha1.ShardMapSpec) { s.Units[2].State = trafficv1alpha1.UnitDraining })
+	testenv.Eventually(t, 10*time.Second, "unit-c's shards served by unit-a", func() (bool, string) {
+		return f.servedBy(sampleOf(declared["unit-c"]), "unit-a")
+	})
+	t.Logf("drain: every router serves unit-c's shards from unit-a %v after the update", time.Since(began))
+
+	// Back to Active: unit-c has been healthy all along, so its shards
+	// come back once it has been healthy for failbackAfter.
+	f.updateShardMap(func(s *trafficv1alpha1.ShardMapSpec) { s.Units[2].State = trafficv1alpha1.UnitActive })
+	testenv.Eventually(t, 10*time.Second, "unit-c's shards back in unit-c", func() (bool, string) {
+		return f.servedBy(sampleOf(declared["unit-c"]), "unit-c")
+	})
+
+	sm := f.shardMap()
+	if sm.Status.Epoch < start+3 {
+		t.Errorf("three changes took the epoch from %d to %d only", start, sm.Status.Epoch)
+	}
+	f.tables.stop()
+	if shared := f.tables.check(t); len(shared) < 3 {
+		t.Errorf("routers shared only epochs %v: the split-brain check saw too little", shared)
+	}
+}
+
+func TestInvalidShardMapKeepsTheLastGoodOne(t *testing.T) {
+	f := newFixture(t)
+	before := f.shardMap().Status.Epoch
+
+	// unit-a claims 34-40, which unit-b owns, and 93-99 belong to nobody:
+	// the sizes still add up, so only the controller's compile catches it.
+	f.updateShardMap(func(s *trafficv1alpha1.ShardMapSpec) {
+		s.Units[0].Ranges = []trafficv1alpha1.ShardRange{{From: 0, To: 40}}
+		s.Units[2].Ranges = []trafficv1alpha1.ShardRange{{From: 67, To: 92}}
+	})
+	testenv.Eventually(t, 10*time.Second, "Valid=False on the ShardMap", func() (bool, string) {
+		sm := f.shardMap()
+		c := meta.FindStatusCondition(sm.Status.Conditions, trafficv1alpha1.ShardMapValid)
+		return c != nil && c.Status == metav1.ConditionFalse && sm.Status.ObservedGeneration == sm.Generation, fmt.Sprintf("status %+v", sm.Status)
+	})
+	sm := f.shardMap()
+	valid := meta.FindStatusCondition(sm.Status.Conditions, trafficv1alpha1.ShardMapValid)
+	for _, problem := range []string{"shard 34 is also owned by unit \"unit-a\"", "shards 93-99 are owned by no unit"} {
+		if !strings.Contains(valid.Message, problem) {
+			t.Errorf("Valid=False message %q does not say %q", valid.Message, problem)
+		}
+	}
+	if sm.Status.Epoch != before {
+		t.Errorf("an invalid spec moved the epoch from %d to %d", before, sm.Status.Epoch)
+	}
+	testenv.Eventually(t, 10*time.Second, "every router to log the refusal", func() (bool, string) {
+		logs := f.logs.String()
+		for _, unit := range units {
+			if !strings.Contains(logs, "msg=\"shard map refused; the last good one stays in force\" unit="+unit) {
+				return false, unit + " has not logged the refusal"
+			}
+		}
+		return true, ""
+	})
+	for unit, epoch := range f.epochs() {
+		if epoch != before {
+			t.Errorf("router %s moved from epoch %d to %d", unit, before, epoch)
+		}
+	}
+	for unit, shards := range declared {
+		if ok, why := f.servedBy(sampleOf(shards), unit); !ok {
+			t.Errorf("the last good map is not in force: %s", why)
+		}
+	}
+
+	// Fixing the spec applies it under a new epoch.
+	f.updateShardMap(func(s *trafficv1alpha1.ShardMapSpec) {
+		s.Units[0].Ranges = []trafficv1alpha1.ShardRange{{From: 0, To: 33}}
+		s.Units[2].Ranges = []trafficv1alpha1.ShardRange{{From: 67, To: 99}}
+	})
+	testenv.Eventually(t, 10*time.Second, "the fixed map in force everywhere", func() (bool, string) {
+		for unit, epoch := range f.epochs() {
+			if epoch != before+1 {
+				return false, unit + " not at the next epoch"
+			}
+		}
+		return true, ""
+	})
+}
+
+// TestDeadUnitFailsOverAndBack kills both backends of unit-b while clients
+// send idempotent requests for its shards to every router, then brings
+// them back.
+func TestDeadUnitFailsOverAndBack(t *testing.T) {
+	f := newFixture(t)
+	shards := sampleOf(declared["unit-b"])
+	var sent, failed atomic.Int64
+	var firstFailure atomic.Value
+	stopLoad := make(chan struct{})
+	var load sync.WaitGroup
+	for _, from := range units {
+		load.Add(1)
+		go func() {
+			defer load.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stopLoad:
+					return
+				default:
+				}
+				a := f.get(from, shards[i%len(shards)], nil)
+				sent.Add(1)
+				if a.status != http.StatusOK {
+					failed.Add(1)
+					firstFailure.CompareAndSwap(nil, a.body)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		}()
+	}
+	defer func() {
+		select {
+		case <-stopLoad:
+		default:
+			close(stopLoad)
+		}
+		load.Wait()
+	}()
+
+	time.Sleep(300 * time.Millisecond)
+	before := f.shardMap().Status.Epoch
+	began := time.Now()
+	for _, b := range f.backends["unit-b"] {
+		b.Stop()
+	}
+	testenv.Eventually(t, 15*time.Second, "unit-b's shards served by unit-c", func() (bool, string) {
+		return f.servedBy(shards, "unit-c")
+	})
+	failoverTook := time.Since(began)
+	sm := f.shardMap()
+	if sm.Status.Epoch != before+1 {
+		t.Errorf("failover took the epoch from %d to %d, want one step", before, sm.Status.Epoch)
+	}
+	for _, row := range sm.Status.Effective {
+		if row.Unit == "unit-b" && row.ServedBy != "unit-c" {
+			t.Errorf("status says unit-b is served by %q", row.ServedBy)
+		}
+	}
+	close(stopLoad)
+	load.Wait()
+	t.Logf("failover: all of unit-b's requests served by unit-c %v after its backends died; %d of %d requests failed meanwhile (first: %v)",
+		failoverTook, failed.Load(), sent.Load(), firstFailure.Load())
+
+	began = time.Now()
+	for _, b := range f.backends["unit-b"] {
+		f.must(b.Start())
+	}
+	testenv.Eventually(t, 15*time.Second, "every router at the failback epoch", func() (bool, string) {
+		for unit, epoch := range f.epochs() {
+			if epoch != before+2 {
+				return false, fmt.Sprintf("router %s at epoch %d", unit, epoch)
+			}
+		}
+		return true, ""
+	})
+	took := time.Since(began)
+	// At once, not after the proxy's outlier ejections of the dead
+	// endpoints expire: the router forgets them when its unit fails back.
+	if ok, why := f.servedBy(shards, "unit-b"); !ok {
+		t.Errorf("right after failback: %s", why)
+	}
+	if took < failbackAfter {
+		t.Errorf("failback after %v, before unit-b was healthy for failbackAfter (%v)", took, failbackAfter)
+	}
+	t.Logf("failback: unit-b serves its shards again %v after its backends came back (failbackAfter %v)", took, failbackAfter)
+	if got := f.shardMap().Status.Epoch; got != before+2 {
+		t.Errorf("failover and failback took the epoch from %d to %d, want two steps", before, got)
+	}
+	f.tables.stop()
+	if shared := f.tables.check(t); len(shared) < 3 {
+		t.Errorf("routers shared only epochs %v: the split-brain check saw too little", shared)
+	}
+}
