@@ -43,6 +43,8 @@ var (
 	qps      = flag.Int("qps", 200, "client QPS of kube-controller-manager and of CAFE's controller alike")
 	binDir   = flag.String("bin-dir", "bin", "directory with the control-plane binaries")
 	nodesPer = flag.Int("nodes-per-unit", 4, "simulated nodes per unit")
+	scale    = flag.Int("scale-workloads", 0, "instead of the release comparison: create this many CafeDeployments of -pods pods each, report the controller's peak RSS, then watch reconciles while idle")
+	idle     = flag.Duration("idle", 5*time.Minute, "with -scale-workloads: how long to watch reconciles while nothing changes")
 )
 
 func main() {
@@ -69,6 +71,9 @@ func run() error {
 	}
 	defer os.RemoveAll(dir)
 	nodePods := (*pods*2)/(3**nodesPer) + 20
+	if *scale > 0 {
+		nodePods = (*pods**scale)/(3**nodesPer) + 20
+	}
 	p, err := platform.Start(ctx, platform.Options{
 		DataDir: filepath.Join(dir, "data"), BinDir: *binDir, NodesPerUnit: *nodesPer, NodePods: nodePods,
 		StartLatency: *latency, ControllerManagerQPS: *qps,
@@ -100,6 +105,9 @@ func run() error {
 	go func() { _ = mgr.Start(mctx) }()
 	mgr.GetCache().WaitForCacheSync(mctx)
 
+	if *scale > 0 {
+		return scaleScenario(ctx, c)
+	}
 	fmt.Printf("release benchmark: %d pods over 3 units, 25%% of pods changing at a time, start latency %s, client QPS %d\n", *pods, *latency, *qps)
 	var results []result
 	dep, err := deploymentScenario(ctx, c, cfg)

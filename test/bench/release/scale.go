@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
+)
+
+// scaleScenario creates -scale-workloads CafeDeployments of -pods pods,
+// reports the process's peak RSS once all serve (the controller's caches of
+// every pod dominate it), and then counts reconciles while nothing changes
+// but node heartbeats.
+func scaleScenario(ctx context.Context, c client.Client) error {
+	ns := "bench-scale"
+	if err := namespace(ctx, c, ns); err != nil {
+		return err
+	}
+	all := intstr.FromString("100%")
+	start := time.Now()
+	for i := 0; i < *scale; i++ {
+		cd := &appsv1alpha1.CafeDeployment{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("w%02d", i), Namespace: ns},
+			Spec: appsv1alpha1.CafeDeploymentSpec{
+				Replicas: ptr.To(int32(*pods)),
+				Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": fmt.Sprintf("w%02d", i)}},
+				Topology: appsv1alpha1.Topology{Units: []appsv1alpha1.UnitSpec{{Name: "unit-a"}, {Name: "unit-b"}, {Name: "unit-c"}}},
+				Strategy: appsv1alpha1.CafeDeploymentStrategy{Type: appsv1alpha1.ReleaseBatch, BatchSize: &all,
+					TrafficHandoff: appsv1alpha1.TrafficHandoff{DrainSeconds: 0, MaxWaitSeconds: 60}},
+				Template: corev1.PodTemplateSpec{
+					ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": fmt.Sprintf("w%02d", i)}},
+					Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "bench:v1"}}},
+				},
+			},
+		}
+		if err := c.Create(ctx, cd); err != nil {
+			return err
+		}
+	}
+	want := int32(*pods * *scale)
+	if err := waitFor(ctx, "every workload serving", func() (bool, error) {
+		var list appsv1alpha1.CafeDeploymentList
+		if err := c.List(ctx, &list, client.InNamespace(ns)); err != nil {
+			return false, err
+		}
+		var ready int32
+		for _, cd := range list.Items {
+			if cd.Status.Release.Phase == appsv1alpha1.ReleaseCompleted {
+				ready += cd.Status.ReadyReplicas
+			}
+		}
+		return ready == want, nil
+	}); err != nil {
+		return err
+	}
+	fmt.Printf("scale: %d pods in %d CafeDeployments serving after %.0fs\n", want, *scale, time.Since(start).Seconds())
+	fmt.Printf("  peak RSS of the process running CAFE's controllers: %d MiB (target 300 MiB)\n", peakRSSKiB()/1024)
+	// Let the last status refreshes land before counting.
+	time.Sleep(10 * time.Second)
+	before := reconciles()
+	time.Sleep(*idle)
+	after := reconciles()
+	fmt.Printf("  controller_runtime_reconcile_total over %s idle (node heartbeats only): %.0f → %.0f (%+.0f)\n", *idle, before, after, after-before)
+	return nil
+}
+
+// peakRSSKiB reads VmHWM, the process's peak resident set size.
+func peakRSSKiB() int {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			n, _ := strconv.Atoi(strings.Fields(line)[1])
+			return n
+		}
+	}
+	return 0
+}
+
+func reconciles() float64 {
+	families, err := crmetrics.Registry.Gather()
+	if err != nil {
+		return 0
+	}
+	var n float64
+	for _, f := range families {
+		if f.GetName() == "controller_runtime_reconcile_total" {
+			for _, m := range f.GetMetric() {
+				n += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return n
+}
