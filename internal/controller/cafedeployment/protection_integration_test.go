@@ -13,6 +13,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -77,6 +78,16 @@ func TestDrainKeepsEveryUnitAboveItsFloor(t *testing.T) {
 			node, most = n, c
 		}
 	}
+	// The disruption controller must have computed the unit's budget before
+	// a drain can evict anything; under load that takes a moment.
+	testenv.Eventually(t, 2*time.Minute, "unit-a's PodDisruptionBudget to allow one disruption", func() (bool, string) {
+		var pdb policyv1.PodDisruptionBudget
+		if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "pay-unit-a"}, &pdb); err != nil {
+			return false, err.Error()
+		}
+		return pdb.Status.ObservedGeneration == pdb.Generation && pdb.Status.DisruptionsAllowed == 1,
+			fmt.Sprintf("%+v", pdb.Status)
+	})
 	minServing := map[string]int{"unit-a": 99, "unit-b": 99, "unit-c": 99}
 	var mu sync.Mutex
 	stop := make(chan struct{})
