@@ -48,7 +48,7 @@ func TestEveryShardIsServedByItsUnitFromEveryRouter(t *testing.T) {
 
 	// A request that was already forwarded once is never forwarded again.
 	hopped := f.get("unit-a", declared["unit-b"][0], http.Header{proxy.HeaderHop: {"1"}, proxy.HeaderEpoch: {"1"}, proxy.HeaderForwardedBy: {"unit-c"}})
-	if hopped.status != http.StatusLoopDetected || !strings.Contains(hopped.body, "forwarded at most once") {
+	if hopped.status != http.StatusLoopDetected || !strings.Contains(hopped.body, "cannot be forwarded again") {
 		t.Errorf("a second hop got %d %q, want 508", hopped.status, hopped.body)
 	}
 
@@ -226,10 +226,28 @@ func TestDeadUnitFailsOverAndBack(t *testing.T) {
 	for _, b := range f.backends["unit-b"] {
 		b.Stop()
 	}
+	// The routers send unit-b's idempotent requests to its failoverTo,
+	// unit-c, as soon as unit-b's endpoints fail, before the control plane
+	// moves the shards.
 	testenv.Eventually(t, 15*time.Second, "unit-b's shards served by unit-c", func() (bool, string) {
 		return f.servedBy(shards, "unit-c")
 	})
+	servedTook := time.Since(began)
+	testenv.Eventually(t, 15*time.Second, "every router at the failover epoch", func() (bool, string) {
+		for unit, epoch := range f.epochs() {
+			if epoch != before+1 {
+				return false, fmt.Sprintf("router %s at epoch %d", unit, epoch)
+			}
+		}
+		return true, ""
+	})
 	failoverTook := time.Since(began)
+	// Load goes on across the epoch change, which must not fail requests
+	// either.
+	time.Sleep(300 * time.Millisecond)
+	if ok, why := f.servedBy(shards, "unit-c"); !ok {
+		t.Errorf("after the failover epoch: %s", why)
+	}
 	sm := f.shardMap()
 	if sm.Status.Epoch != before+1 {
 		t.Errorf("failover took the epoch from %d to %d, want one step", before, sm.Status.Epoch)
@@ -241,8 +259,11 @@ func TestDeadUnitFailsOverAndBack(t *testing.T) {
 	}
 	close(stopLoad)
 	load.Wait()
-	t.Logf("failover: all of unit-b's requests served by unit-c %v after its backends died; %d of %d requests failed meanwhile (first: %v)",
-		failoverTook, failed.Load(), sent.Load(), firstFailure.Load())
+	t.Logf("failover: unit-b's requests served by unit-c %v after its backends died, shards moved %v after; %d of %d idempotent requests failed meanwhile (first: %v)",
+		servedTook, failoverTook, failed.Load(), sent.Load(), firstFailure.Load())
+	if failed.Load() != 0 {
+		t.Errorf("%d of %d idempotent requests failed while unit-b's endpoints were dead (first: %v); want none", failed.Load(), sent.Load(), firstFailure.Load())
+	}
 
 	began = time.Now()
 	for _, b := range f.backends["unit-b"] {

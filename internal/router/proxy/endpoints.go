@@ -15,8 +15,11 @@ type endpoint struct {
 	// ejectedUntil is a Unix-nanosecond deadline read lock-free on the hot
 	// path; mu guards the history that decides it.
 	ejectedUntil atomic.Int64
-	mu           sync.Mutex
-	history      outlierState
+	// ejectedAt is when the latest ejection began, which orders endpoints
+	// in panic mode.
+	ejectedAt atomic.Int64
+	mu        sync.Mutex
+	history   outlierState
 }
 
 func (e *endpoint) ready(now int64) bool { return e.ejectedUntil.Load() <= now }
@@ -27,9 +30,15 @@ func (e *endpoint) record(policy OutlierPolicy, failed bool, now time.Time) bool
 	defer e.mu.Unlock()
 	var ejectFor time.Duration
 	e.history, ejectFor = policy.next(e.history, failed)
-	if ejectFor > 0 {
+	switch {
+	case ejectFor > 0:
+		e.ejectedAt.Store(now.UnixNano())
 		e.ejectedUntil.Store(now.Add(ejectFor).UnixNano())
 		return true
+	case !failed && e.ejectedUntil.Load() != 0:
+		// A success, most likely in panic mode, ends the ejection as it
+		// ends the failure history.
+		e.ejectedUntil.Store(0)
 	}
 	return false
 }
@@ -97,8 +106,10 @@ func (t *triedList) has(e *endpoint) bool {
 // pick chooses an endpoint by the power of two choices: two random ready
 // endpoints not tried yet, the one with fewer requests in flight. When every
 // ready endpoint was tried it falls back to a tried one, because a retry
-// after a connection failure may well succeed on the same address. It
-// returns nil when no endpoint is ready.
+// after a connection failure may well succeed on the same address. When
+// every endpoint is ejected it panics, as Envoy does: an ejection is a guess
+// from past failures, and trying the endpoint ejected longest ago beats
+// failing for sure. It returns nil when every endpoint is ejected and tried.
 func (s *endpointSet) pick(now int64, tried *triedList) *endpoint {
 	n := len(s.endpoints)
 	if n == 0 {
@@ -134,7 +145,19 @@ func (s *endpointSet) pick(now int64, tried *triedList) *endpoint {
 			return e
 		}
 	}
-	return nil
+	return s.leastRecentlyEjected(tried)
+}
+
+// leastRecentlyEjected is panic mode's choice: the untried endpoint whose
+// latest ejection is oldest.
+func (s *endpointSet) leastRecentlyEjected(tried *triedList) *endpoint {
+	var best *endpoint
+	for _, e := range s.endpoints {
+		if !tried.has(e) && (best == nil || e.ejectedAt.Load() < best.ejectedAt.Load()) {
+			best = e
+		}
+	}
+	return best
 }
 
 // readyCount counts endpoints not ejected, for error messages.

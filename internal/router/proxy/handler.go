@@ -210,13 +210,25 @@ type exchange struct {
 	route   *compiledRoute
 	target  shard.Unit
 	forward bool
-	// forwardedBy is the peer unit that forwarded this request, if any.
-	forwardedBy string
-	shardMap    string
-	epoch       int64
-	group       string
-	attempts    int
-	upstream    string
+	// failedOver is set when this unit could not serve the request and
+	// sent it to its failoverTo unit's router instead.
+	failedOver bool
+	// noFailover says why a request this unit failed was not sent to its
+	// failover unit; it ends the error body.
+	noFailover string
+	// forwardedBy is the peer unit that forwarded this request, if any;
+	// failoverFrom the unit it fails over from, when it does.
+	forwardedBy  string
+	failoverFrom string
+	// finalHop is set for a request relayed on a newer map: it is served
+	// here or fails, never sent on.
+	finalHop bool
+	table    *shard.Table
+	shardMap string
+	epoch    int64
+	group    string
+	attempts int
+	upstream string
 	// chosen is the endpoint whose response is being streamed; its
 	// in-flight count drops when the request ends.
 	chosen    *endpoint
@@ -266,7 +278,7 @@ func (h *Handler) route(ex *exchange, r *http.Request) {
 		h.reject(ex, http.StatusServiceUnavailable, fmt.Sprintf("shard map %q for route %q is not loaded yet", route.ShardMap, route.Name))
 		return
 	}
-	ex.epoch = table.Epoch()
+	ex.table, ex.epoch = table, table.Epoch()
 
 	shardN, err := table.ShardOf(r)
 	var owner shard.Unit
@@ -297,24 +309,41 @@ func (h *Handler) route(ex *exchange, r *http.Request) {
 
 	hopped := len(r.Header[HeaderHop]) > 0
 	remoteEpoch := int64(-1)
+	in := hopInput{local: h.unit, owner: owner.Name, localEpoch: ex.epoch, hopped: hopped}
 	if hopped {
 		ex.forwardedBy = r.Header.Get(HeaderForwardedBy)
 		if ex.forwardedBy == "" {
 			ex.forwardedBy = "unknown"
 		}
 		remoteEpoch = h.noteRemoteEpoch(r, ex)
+		in.remoteEpoch = remoteEpoch
+		in.finalHop = r.Header.Get(HeaderHop) != hopFirst
+		if from := r.Header.Get(HeaderFailoverFrom); from != "" {
+			in.failoverFrom = from
+			if target, ok := table.FailoverTarget(from); ok {
+				in.failoverFromTarget = target.Name
+			}
+		}
 	}
-	switch {
-	case owner.Name == h.unit:
+	verdict := decideHop(in)
+	switch verdict {
+	case serveHere:
+		ex.finalHop, ex.failoverFrom = in.finalHop, in.failoverFrom
+		if owner.Name != h.unit {
+			if ex.target, ok = table.Unit(h.unit); !ok {
+				ex.target = shard.Unit{Name: h.unit}
+			}
+		}
 		// The upstream application must not see, or trust, router-to-router
 		// headers.
 		delete(r.Header, HeaderHop)
 		delete(r.Header, HeaderEpoch)
 		delete(r.Header, HeaderForwardedBy)
-	case hopped:
+		delete(r.Header, HeaderFailoverFrom)
+	case loopDetected:
 		ex.target = shard.Unit{}
 		h.reject(ex, http.StatusLoopDetected, fmt.Sprintf(
-			"loop detected: unit %q (epoch %d) forwarded shard %d to unit %q, but unit %q (epoch %d) maps it to unit %q; the shard maps disagree and a request is forwarded at most once",
+			"loop detected: unit %q (epoch %d) forwarded shard %d to unit %q, but unit %q (epoch %d) maps it to unit %q; the shard maps disagree and the request cannot be forwarded again",
 			ex.forwardedBy, remoteEpoch, shardN, h.unit, h.unit, ex.epoch, owner.Name))
 		return
 	default:
@@ -323,9 +352,15 @@ func (h *Handler) route(ex *exchange, r *http.Request) {
 			return
 		}
 		ex.forward = true
-		r.Header[HeaderHop] = []string{"1"}
+		hop := hopFirst
+		if verdict == relayToOwner {
+			hop = hopFinal
+		}
+		r.Header[HeaderHop] = []string{hop}
 		r.Header[HeaderEpoch] = []string{strconv.FormatInt(ex.epoch, 10)}
 		r.Header[HeaderForwardedBy] = h.unitHeader
+		// A client must not steer a request into another unit's failover.
+		delete(r.Header, HeaderFailoverFrom)
 	}
 
 	if r.ContentLength > h.maxBody {

@@ -13,6 +13,7 @@ type Metrics struct {
 	ejections  *prometheus.CounterVec
 	refusals   *prometheus.CounterVec
 	newerEpoch *prometheus.CounterVec
+	failovers  *prometheus.CounterVec
 }
 
 // NewMetrics creates the router metrics and registers them with reg.
@@ -40,8 +41,12 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "cafe_router_newer_epoch_seen_total",
 			Help: "Forwarded requests stamped with a newer shard-map epoch than this router holds, by shard map.",
 		}, []string{"shard_map"}),
+		failovers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cafe_router_failover_forwards_total",
+			Help: "Replayable requests this unit could not serve, sent to its failoverTo unit's router, by route and target unit.",
+		}, []string{"route", "target"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.latency, m.ejections, m.refusals, m.newerEpoch} {
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.ejections, m.refusals, m.newerEpoch, m.failovers} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -84,5 +89,11 @@ func (m *Metrics) Refused(reason string) {
 func (m *Metrics) sawNewerEpoch(shardMap string) {
 	if m != nil {
 		m.newerEpoch.WithLabelValues(shardMap).Inc()
+	}
+}
+
+func (m *Metrics) failedOver(route, target string) {
+	if m != nil {
+		m.failovers.WithLabelValues(route, target).Inc()
 	}
 }

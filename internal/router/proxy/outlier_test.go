@@ -2,7 +2,7 @@ package proxy
 
 import (
 	"net/http"
-	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -98,16 +98,33 @@ func TestOutlierEjection(t *testing.T) {
 	sendUntil(func() bool { return bad.hits.Load() == 4 })
 }
 
-func TestAllEndpointsEjectedIsServiceUnavailable(t *testing.T) {
-	bad := newBackend(t, "bad", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusBadGateway) })
-	r := singleUnitRouter(t, Options{Outlier: OutlierPolicy{ConsecutiveFailures: 1}, Now: newFakeClock().Now}, Route{}, bad.addr())
+// TestAllEndpointsEjectedPanics checks panic mode: with every endpoint
+// ejected the router still tries one, and a success ends its ejection.
+func TestAllEndpointsEjectedPanics(t *testing.T) {
+	var healthy atomic.Bool
+	flaky := newBackend(t, "flaky", func(w http.ResponseWriter, r *http.Request) {
+		if !healthy.Load() {
+			w.WriteHeader(http.StatusBadGateway)
+			return
+		}
+		_, _ = w.Write([]byte("recovered"))
+	})
+	r := singleUnitRouter(t, Options{Outlier: OutlierPolicy{ConsecutiveFailures: 1}, Now: newFakeClock().Now}, Route{}, flaky.addr())
 	if resp, _ := get(t, r.addr, "/", uid(1)); resp.StatusCode != http.StatusBadGateway {
 		t.Fatalf("first request got %d, want the upstream's 502", resp.StatusCode)
 	}
-	resp, body := get(t, r.addr, "/", uid(1))
-	want := `503 Service Unavailable: unit "a" has no ready endpoint for route "accounts": all 1 endpoints are ejected after repeated failures`
-	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, want) {
-		t.Fatalf("got %d %q, want %q", resp.StatusCode, body, want)
+	if resp, _ := get(t, r.addr, "/", uid(1)); resp.StatusCode != http.StatusBadGateway || flaky.hits.Load() != 2 {
+		t.Fatalf("ejected-only endpoint: got %d after %d upstream hits, want the upstream's 502 after 2", resp.StatusCode, flaky.hits.Load())
+	}
+	healthy.Store(true)
+	if resp, body := get(t, r.addr, "/", uid(1)); resp.StatusCode != http.StatusOK || body != "recovered" {
+		t.Fatalf("panic-mode request to a recovered endpoint got %d %q", resp.StatusCode, body)
+	}
+	r.mu.Lock()
+	ep := r.pools["accounts"].set.Load().endpoints[0]
+	r.mu.Unlock()
+	if !ep.ready(newFakeClock().Now().UnixNano()) {
+		t.Error("a success in panic mode left the endpoint ejected")
 	}
 }
 
@@ -143,9 +160,21 @@ func TestPickPrefersFewerInFlightAndSkipsTried(t *testing.T) {
 	if got := set.pick(0, tried); got == nil {
 		t.Fatal("no endpoint although tried ones are ready")
 	}
+	// Panic mode: every endpoint ejected, the one ejected longest ago is
+	// tried, then the other, then none.
 	set.endpoints[0].ejectedUntil.Store(100)
+	set.endpoints[0].ejectedAt.Store(20)
 	set.endpoints[1].ejectedUntil.Store(100)
-	if got := set.pick(99, &triedList{}); got != nil {
-		t.Fatalf("picked ejected endpoint %s", got.addr)
+	set.endpoints[1].ejectedAt.Store(10)
+	tried = &triedList{}
+	for _, want := range []string{"b", "a"} {
+		got := set.pick(99, tried)
+		if got == nil || got.addr != want {
+			t.Fatalf("panic mode picked %v, want %s", got, want)
+		}
+		tried.add(got)
+	}
+	if got := set.pick(99, tried); got != nil {
+		t.Fatalf("picked %s although every endpoint is ejected and tried", got.addr)
 	}
 }

@@ -76,7 +76,7 @@ func (h *Handler) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 	var badBody *clientBodyError
 	switch {
 	case errors.As(err, &noEndpoint):
-		h.reject(ex, http.StatusServiceUnavailable, noEndpoint.Error())
+		h.reject(ex, http.StatusServiceUnavailable, noEndpoint.Error()+ex.failoverNote())
 	case errors.As(err, &tooLarge):
 		h.reject(ex, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body exceeds the limit of %d bytes", tooLarge.Limit))
 	case errors.As(err, &badBody):
@@ -87,13 +87,25 @@ func (h *Handler) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 	case errors.Is(r.Context().Err(), context.DeadlineExceeded):
 		h.reject(ex, http.StatusGatewayTimeout, fmt.Sprintf("route %q did not answer within its %v request timeout", ex.route.Name, ex.route.Timeouts.Request))
 	case errors.Is(err, errResponseHeaderTimeout):
-		h.reject(ex, http.StatusGatewayTimeout, fmt.Sprintf("%s did not send response headers within %v (%d attempts)", ex.targetDescription(), ex.route.Timeouts.ResponseHeader, ex.attempts))
+		h.reject(ex, http.StatusGatewayTimeout, fmt.Sprintf("%s did not send response headers within %v (%d attempts)%s", ex.targetDescription(), ex.route.Timeouts.ResponseHeader, ex.attempts, ex.failoverNote()))
 	default:
-		h.reject(ex, http.StatusBadGateway, fmt.Sprintf("%s failed (%d attempts)", ex.targetDescription(), ex.attempts))
+		h.reject(ex, http.StatusBadGateway, fmt.Sprintf("%s failed (%d attempts)%s", ex.targetDescription(), ex.attempts, ex.failoverNote()))
 	}
 }
 
+// failoverNote tells the client why a request this unit failed was not
+// tried on its failover unit.
+func (ex *exchange) failoverNote() string {
+	if ex.noFailover == "" {
+		return ""
+	}
+	return "; it was not sent to a failover unit because " + ex.noFailover
+}
+
 func (ex *exchange) targetDescription() string {
+	if ex.failedOver {
+		return fmt.Sprintf("the router of unit %q, tried as failover after unit %q failed,", ex.target.Name, ex.h.unit)
+	}
 	if ex.forward {
 		return fmt.Sprintf("the router of unit %q", ex.target.Name)
 	}
@@ -160,6 +172,12 @@ func (h *Handler) logAccess(r *http.Request, ex *exchange, route string, elapsed
 	}
 	if ex.forwardedBy != "" {
 		attrs = append(attrs, slog.String("forwarded_by", ex.forwardedBy))
+	}
+	if ex.failoverFrom != "" {
+		attrs = append(attrs, slog.String("failover_from", ex.failoverFrom))
+	}
+	if ex.failedOver {
+		attrs = append(attrs, slog.Bool("failed_over", true))
 	}
 	if ex.err != nil {
 		attrs = append(attrs, slog.String("error", ex.err.Error()))

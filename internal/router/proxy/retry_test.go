@@ -99,7 +99,11 @@ func singleUnitRouter(t *testing.T, o Options, route Route, endpoints ...string)
 	o.Unit = "a"
 	route.Name, route.ShardMap, route.Host = "accounts", "users", "*"
 	r := startRouter(t, l, o, ServerOptions{}, route)
-	r.SetShardMap("users", compile(t, twoUnitMap(1, l.Addr().String(), "127.0.0.1:1")))
+	// Unit a has no failover unit here, so these tests see its own
+	// endpoints' outcomes; failover_test.go covers failing over.
+	spec := twoUnitMap(1, l.Addr().String(), "127.0.0.1:1")
+	spec.Units[0].FailoverTo = ""
+	r.SetShardMap("users", compile(t, spec))
 	r.SetEndpoints("accounts", endpoints)
 	return r
 }

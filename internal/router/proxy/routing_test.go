@@ -105,9 +105,9 @@ func TestOtherUnitsShardIsForwardedOnce(t *testing.T) {
 
 func TestSecondHopIsLoopDetected(t *testing.T) {
 	ra, rb, _, bb := twoRouters(t, 5, Options{})
-	// b believes a owns every shard: a forwards shard 77 to b, and b must
-	// not send it back.
-	spec := twoUnitMap(4, ra.addr, rb.addr)
+	// b believes, at a's epoch, that a owns every shard: a forwards shard
+	// 77 to b, and b must not send it back.
+	spec := twoUnitMap(5, ra.addr, rb.addr)
 	spec.Units[0].Ranges = []shard.Range{{From: 0, To: 99}}
 	spec.Units[1].Ranges = nil
 	rb.SetShardMap("users", compile(t, spec))
@@ -116,7 +116,7 @@ func TestSecondHopIsLoopDetected(t *testing.T) {
 	if resp.StatusCode != http.StatusLoopDetected {
 		t.Fatalf("status %d, want 508; body %q", resp.StatusCode, body)
 	}
-	for _, want := range []string{`unit "a" (epoch 5)`, `unit "b" (epoch 4)`, `maps it to unit "a"`, "shard 77"} {
+	for _, want := range []string{`unit "a" (epoch 5)`, `unit "b" (epoch 5)`, `maps it to unit "a"`, "shard 77"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("508 body %q does not contain %q", body, want)
 		}
@@ -146,6 +146,8 @@ func TestRejections(t *testing.T) {
 	down := twoUnitMap(3, ra.addr, rb.addr)
 	down.Units[1].State = shard.UnitDown
 	down.Units[0].State = shard.UnitDown
+	noFailover := twoUnitMap(3, ra.addr, rb.addr)
+	noFailover.Units[0].FailoverTo = ""
 	tests := []struct {
 		name   string
 		path   string
@@ -167,8 +169,8 @@ func TestRejections(t *testing.T) {
 		{"shard map not loaded", "/cards/1", map[string]string{"Host": "bank.example", "X-Cafe-Uid": "U01"}, nil,
 			503, `503 Service Unavailable: shard map "cards" for route "cards" is not loaded yet`},
 		{"no endpoints", "/accounts/1", map[string]string{"Host": "bank.example", "X-Cafe-Uid": "U01"},
-			func() { ra.SetEndpoints("accounts", nil) },
-			503, `503 Service Unavailable: unit "a" has no endpoints for route "accounts"`},
+			func() { ra.SetEndpoints("accounts", nil); ra.SetShardMap("users", compile(t, noFailover)) },
+			503, `503 Service Unavailable: unit "a" has no endpoints for route "accounts"; it was not sent to a failover unit because unit "a" has no failoverTo`},
 		{"no unit can serve", "/accounts/1", map[string]string{"Host": "bank.example", "X-Cafe-Uid": "U01"},
 			func() { ra.SetShardMap("users", compile(t, down)) },
 			503, `shard 1 has no serving unit at epoch 3: its unit "a" is Down`},

@@ -53,7 +53,7 @@ func (e *noEndpointError) Error() string {
 	if e.total == 0 {
 		return fmt.Sprintf("unit %q has no endpoints for route %q", e.unit, e.route)
 	}
-	return fmt.Sprintf("unit %q has no ready endpoint for route %q: all %d endpoints are ejected after repeated failures", e.unit, e.route, e.total)
+	return fmt.Sprintf("unit %q has no usable endpoint for route %q: all %d endpoints are ejected after repeated failures and were tried anyway", e.unit, e.route, e.total)
 }
 
 func (t *upstreamTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -64,7 +64,13 @@ func (t *upstreamTransport) RoundTrip(req *http.Request) (*http.Response, error)
 
 	ep, addr, err := ex.next(&tried)
 	if err != nil {
-		return nil, err
+		ex.err = err
+		target, why := ex.failoverTarget(req, false)
+		if why != "" {
+			ex.noFailover = why
+			return nil, err
+		}
+		return h.failOver(ex, req, target, body)
 	}
 	for attempt := 0; ; attempt++ {
 		ex.attempts++
@@ -85,12 +91,29 @@ func (t *upstreamTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		if err != nil {
 			ex.err = err
 		}
-		if attempt >= ex.route.Retries.Attempts || !retryAllowed(req.Method, bodyRead, result) {
-			ex.chosen = ep
-			return resp, err
+		retry := attempt < ex.route.Retries.Attempts && retryAllowed(req.Method, bodyRead, result)
+		var nextEp *endpoint
+		var nextAddr string
+		if retry {
+			var nextErr error
+			if nextEp, nextAddr, nextErr = ex.next(&tried); nextErr != nil {
+				retry = false
+			}
 		}
-		nextEp, nextAddr, nextErr := ex.next(&tried)
-		if nextErr != nil {
+		if !retry {
+			// A peer router's failure is not this unit's: only what this
+			// unit failed to serve fails over.
+			if unitFailed(result) && !ex.forward {
+				target, why := ex.failoverTarget(req, bodyRead)
+				if why == "" {
+					if ep != nil {
+						ep.inflight.Add(-1)
+					}
+					discard(resp)
+					return h.failOver(ex, req, target, body)
+				}
+				ex.noFailover = why
+			}
 			ex.chosen = ep
 			return resp, err
 		}
@@ -100,6 +123,13 @@ func (t *upstreamTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		discard(resp)
 		ep, addr = nextEp, nextAddr
 	}
+}
+
+// unitFailed reports an attempt that says more about this unit than about
+// the request: nothing was sent, or the upstream failed in a way another
+// unit's copy of the application may not.
+func unitFailed(r attemptResult) bool {
+	return r.kind == attemptNotConnected || r.kind == attemptTransient
 }
 
 // next returns the next attempt's target: the peer router when forwarding,

@@ -39,6 +39,10 @@ type Table struct {
 	labels  []string
 	// servingFor maps a unit index to the index serving its shards, or -1.
 	servingFor []int
+	// failoverTo maps a unit index to its declared failoverTo's index, or
+	// -1; routers use it to send a request on when a unit's endpoints die
+	// before the control plane moves its shards.
+	failoverTo []int
 }
 
 func newTable(spec MapSpec, declared, rangeOf []int, labels []string) *Table {
@@ -66,8 +70,13 @@ func newTable(spec MapSpec, declared, rangeOf []int, labels []string) *Table {
 		t.byName[u.Name] = i
 	}
 	t.servingFor = make([]int, len(spec.Units))
-	for i := range spec.Units {
+	t.failoverTo = make([]int, len(spec.Units))
+	for i, u := range spec.Units {
 		t.servingFor[i] = resolveServer(spec.Units, t.byName, i)
+		t.failoverTo[i] = -1
+		if next, ok := t.byName[u.FailoverTo]; ok {
+			t.failoverTo[i] = next
+		}
 	}
 	t.serving = make([]int, len(declared))
 	for s, owner := range declared {
@@ -165,6 +174,16 @@ func (t *Table) Unit(name string) (Unit, bool) {
 		return Unit{}, false
 	}
 	return t.units[i], true
+}
+
+// FailoverTarget returns the unit named as unit name's failoverTo; false
+// when name is unknown or declares none.
+func (t *Table) FailoverTarget(name string) (Unit, bool) {
+	i, ok := t.byName[name]
+	if !ok || t.failoverTo[i] < 0 {
+		return Unit{}, false
+	}
+	return t.units[t.failoverTo[i]], true
 }
 
 // RangeLabel names shard's declared range ("0-49"), or "" out of range.

@@ -218,3 +218,23 @@ func anyServing(chain []string, byName map[string]UnitSpec) bool {
 	}
 	return false
 }
+
+func TestFailoverTarget(t *testing.T) {
+	table, err := Compile(chainMap(map[string]UnitState{"b": UnitDown}, map[string]string{"a": "b", "b": "c"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The declared target, whatever its state: a router that sends a
+	// request on checks the state itself.
+	if u, ok := table.FailoverTarget("a"); !ok || u.Name != "b" || u.State != UnitDown {
+		t.Errorf("FailoverTarget(a) = %+v, %v; want b (down)", u, ok)
+	}
+	if u, ok := table.FailoverTarget("b"); !ok || u.Name != "c" {
+		t.Errorf("FailoverTarget(b) = %+v, %v; want c", u, ok)
+	}
+	for _, name := range []string{"c", "z"} {
+		if u, ok := table.FailoverTarget(name); ok {
+			t.Errorf("FailoverTarget(%s) = %+v, want none", name, u)
+		}
+	}
+}

@@ -63,6 +63,9 @@ func (m move) failures() string {
 
 type failoverFigures struct {
 	mapChange, deadUnit, failback move
+	// deadUnitMoved is when the control plane's failover moved the dead
+	// unit's shards; the routers fail its requests over before that.
+	deadUnitMoved time.Duration
 }
 
 // observation is one request a client sent during a move.
@@ -272,8 +275,18 @@ func measureFailover(ctx context.Context, o options) (*failoverFigures, error) {
 	for _, b := range backends["unit-b"] {
 		b.Stop()
 	}
-	f.deadUnit, err = obs.waitServedBy("unit-c", began, 15*time.Second)
-	if err != nil {
+	if _, err = obs.waitServedBy("unit-c", began, 15*time.Second); err != nil {
+		obs.stop()
+		return nil, fmt.Errorf("dead unit: %w", err)
+	}
+	// Wait for the control plane's move too, and count the requests
+	// across it: the epoch change must not fail any either.
+	if f.deadUnitMoved, err = waitMoved(ctx, c, ns, "unit-b", "unit-c", began, 15*time.Second); err != nil {
+		obs.stop()
+		return nil, fmt.Errorf("dead unit: %w", err)
+	}
+	time.Sleep(settledFor)
+	if f.deadUnit, err = obs.waitServedBy("unit-c", began, 15*time.Second); err != nil {
 		obs.stop()
 		return nil, fmt.Errorf("dead unit: %w", err)
 	}
@@ -290,6 +303,27 @@ func measureFailover(ctx context.Context, o options) (*failoverFigures, error) {
 		return nil, fmt.Errorf("failback: %w", err)
 	}
 	return f, nil
+}
+
+// waitMoved waits until the ShardMap's status says unit is served by
+// target, and reports how long after since that was.
+func waitMoved(ctx context.Context, c client.Client, ns, unit, target string, since time.Time, timeout time.Duration) (time.Duration, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		var sm trafficv1alpha1.ShardMap
+		if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: scenario.ShardMap}, &sm); err != nil {
+			return 0, err
+		}
+		for _, row := range sm.Status.Effective {
+			if row.Unit == unit && row.ServedBy == target {
+				return time.Since(since), nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return 0, fmt.Errorf("the control plane did not move %s's shards to %s within %v", unit, target, timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func sampleShards(unit string) []int {

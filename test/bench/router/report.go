@@ -75,7 +75,7 @@ func report(o options, tp *throughputFigures, fo *failoverFigures, took time.Dur
 		benchFailoverAfter, benchFailbackAfter, benchProbeInterval, settledFor)
 	w("| event | goal | all of the unit's requests served by the target after | requests sent | failed (by status) |\n|---|---|---:|---:|---|\n")
 	w("| ShardMap change (`state: Draining`) | ≤ 1 s | %s ms | %d | %s |\n", ms(fo.mapChange.took), fo.mapChange.sent, fo.mapChange.failures())
-	w("| every endpoint of a unit dead | ≤ 3 s, no failed idempotent request | %s ms | %d | %s |\n", ms(fo.deadUnit.took), fo.deadUnit.sent, fo.deadUnit.failures())
+	w("| every endpoint of a unit dead | ≤ 3 s, no failed idempotent request | %s ms (routers fail requests over; the control plane moved the shards after %s ms) | %d | %s |\n", ms(fo.deadUnit.took), ms(fo.deadUnitMoved), fo.deadUnit.sent, fo.deadUnit.failures())
 	w("| failback once the endpoints are back | after failbackAfter | %s ms | %d | %s |\n", ms(fo.failback.took), fo.failback.sent, fo.failback.failures())
 	return b.String()
 }
