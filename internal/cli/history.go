@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -35,6 +36,9 @@ type RevisionView struct {
 	// (the template's, which a release moves pods to) and "stable" (the one
 	// the last completed release left) while they differ.
 	Role string `json:"role,omitempty"`
+	// Batches are the batch records of the latest release to this revision,
+	// kept on the revision by the controller.
+	Batches []appsv1alpha1.BatchRecord `json:"batches,omitempty"`
 }
 
 // ReleaseHistory is the latest release's record.
@@ -101,6 +105,11 @@ func buildHistory(snap *snapshot) (HistoryView, error) {
 		}
 		rv := RevisionView{Number: r.Revision, Name: r.Name, Images: images(t.Spec.Containers),
 			ChangeCause: r.Annotations[appsv1alpha1.ChangeCauseAnnotation], Created: r.CreationTimestamp}
+		if data := r.Annotations[appsv1alpha1.ReleaseBatchesAnnotation]; data != "" {
+			// A record that does not parse is shown as none rather than
+			// failing the whole history.
+			_ = json.Unmarshal([]byte(data), &rv.Batches)
+		}
 		switch {
 		case r.Name == st.UpdateRevision && r.Name == st.CurrentRevision:
 			rv.Role = "current"
@@ -121,9 +130,9 @@ func buildHistory(snap *snapshot) (HistoryView, error) {
 
 func renderHistory(w io.Writer, v HistoryView) error {
 	revs := &table{}
-	revs.row("REVISION", "NAME", "IMAGES", "CREATED", "ROLE", "CHANGE CAUSE")
+	revs.row("REVISION", "NAME", "IMAGES", "CREATED", "ROLE", "CONFIRMED BY", "CHANGE CAUSE")
 	for _, r := range v.Revisions {
-		revs.row(fmt.Sprint(r.Number), r.Name, dash(strings.Join(r.Images, " ")), stamp(&r.Created), dash(r.Role), dash(r.ChangeCause))
+		revs.row(fmt.Sprint(r.Number), r.Name, dash(strings.Join(r.Images, " ")), stamp(&r.Created), dash(r.Role), dash(confirmers(r.Batches)), dash(r.ChangeCause))
 	}
 	if err := revs.write(w); err != nil {
 		return err
@@ -160,4 +169,15 @@ func stamp(t *metav1.Time) string {
 		return "-"
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+// confirmers summarises who confirmed a release's batches: "b1 alice, b2 bob".
+func confirmers(batches []appsv1alpha1.BatchRecord) string {
+	var parts []string
+	for _, b := range batches {
+		if b.ConfirmedBy != "" {
+			parts = append(parts, fmt.Sprintf("b%d %s", b.Batch, b.ConfirmedBy))
+		}
+	}
+	return strings.Join(parts, ", ")
 }

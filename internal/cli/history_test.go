@@ -17,9 +17,12 @@ func historySnapshot(t *testing.T) *snapshot {
 		{Batch: 0, Target: 2, StartedAt: at(0), CompletedAt: at(1)},
 		{Batch: 1, Target: 3, StartedAt: at(5), ConfirmedBy: "alice", ConfirmedAt: at(5), CompletedAt: at(6)},
 	}
+	v1 := fixtureRevision(t, "pay-v1", 2, "pay:v1", "image pay:v1")
+	// The controller kept the release to v1's batch records on its revision.
+	v1.Annotations[appsv1alpha1.ReleaseBatchesAnnotation] = `[{"batch":0,"target":2},{"batch":1,"target":3,"confirmedBy":"bob"}]`
 	return &snapshot{workload: cd, revisions: []appsv1.ControllerRevision{
 		fixtureRevision(t, "pay-v0", 1, "pay:v0", ""),
-		fixtureRevision(t, "pay-v1", 2, "pay:v1", "image pay:v1"),
+		v1,
 		fixtureRevision(t, "pay-v2", 3, "pay:v2", "image pay:v2"),
 	}}
 }
@@ -32,6 +35,9 @@ func TestBuildHistoryMarksTheRevisionsRoles(t *testing.T) {
 	roles := [3]string{v.Revisions[0].Role, v.Revisions[1].Role, v.Revisions[2].Role}
 	if roles != [3]string{"", "stable", "target"} {
 		t.Errorf("roles %v, want -, stable, target", roles)
+	}
+	if len(v.Revisions[1].Batches) != 2 || v.Revisions[1].Batches[1].ConfirmedBy != "bob" {
+		t.Errorf("revision 2 should carry its release's batch records, got %+v", v.Revisions[1].Batches)
 	}
 	if v.Revisions[2].Images[0] != "app=pay:v2" || v.Release.Revision != (RevisionRef{3, "pay-v2"}) || v.Release.Batches[1].ConfirmedBy != "alice" {
 		t.Errorf("%+v", v)

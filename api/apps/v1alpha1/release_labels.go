@@ -16,3 +16,9 @@ const ConfirmedByAnnotation = "apps.cafe.dev/confirmed-by"
 // it is kept with the revision it produced (as kubectl rollout history shows
 // for Deployments).
 const ChangeCauseAnnotation = "kubernetes.io/change-cause"
+
+// ReleaseBatchesAnnotation, on a CafeDeployment's ControllerRevision, keeps
+// the batch records (JSON, as status.release.batches) of the latest release
+// to that revision, so `kubectl cafe history` can show who confirmed each
+// batch of every kept revision, not only of the release in progress.
+const ReleaseBatchesAnnotation = "apps.cafe.dev/release-batches"

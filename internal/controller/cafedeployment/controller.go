@@ -53,7 +53,7 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=apps.cafe.dev,resources=cafedeployments,verbs=get;list;watch
 // +kubebuilder:rbac:groups=apps.cafe.dev,resources=cafedeployments/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=apps.cafe.dev,resources=inplacesets,verbs=get;list;watch;create;patch;delete
-// +kubebuilder:rbac:groups=apps,resources=controllerrevisions,verbs=get;list;watch;create;update;delete
+// +kubebuilder:rbac:groups=apps,resources=controllerrevisions,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=nodes,verbs=get;list;watch
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;patch;delete
@@ -155,6 +155,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		if err := r.deleteBudget(ctx, &cd, unit); err != nil {
 			return ctrl.Result{}, err
 		}
+	}
+	if err := r.recordBatches(ctx, &cd, hist); err != nil {
+		return ctrl.Result{}, err
 	}
 	for _, ev := range out.Events {
 		r.Recorder.Event(&cd, ev.Type, ev.Reason, ev.Message)
