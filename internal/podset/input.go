@@ -51,6 +51,10 @@ type Input struct {
 	MaxDrainWait time.Duration
 	// AllowEmpty lets the set take its last pod in traffic out.
 	AllowEmpty bool
+	// SkipHandoff changes pods without setting their serving condition False
+	// first (trafficHandoff.disabled): the budget still limits how many
+	// change at once.
+	SkipHandoff bool
 
 	// UpdateRevision is the revision every pod above the partition moves to.
 	UpdateRevision string

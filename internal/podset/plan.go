@@ -203,7 +203,11 @@ func (pl *planner) tendLive() {
 		pl.leaveTraffic(p, ServingRestart, true)
 	}
 	for _, p := range pl.toUpdate {
-		if updatesToStart[p] {
+		switch {
+		case !updatesToStart[p]:
+		case pl.in.SkipHandoff:
+			pl.changeInTraffic(p)
+		default:
 			pl.leaveTraffic(p, ServingUpdate, true)
 		}
 	}
@@ -215,6 +219,18 @@ func (pl *planner) updateAction(p *Pod, handoff Handoff) Action {
 		return DeletePod{Name: p.Name, Reason: DeleteRecreate, Handoff: handoff}
 	}
 	return UpdateInPlace{Name: p.Name, Revision: pl.in.UpdateRevision, Handoff: handoff}
+}
+
+// changeInTraffic changes a pod without a hand-off, within the budget.
+func (pl *planner) changeInTraffic(p *Pod) {
+	if p.available(pl.in.Now, pl.in.MinReady) {
+		if pl.unavailable+1 > pl.in.MaxUnavailable {
+			pl.budgetBlocked = append(pl.budgetBlocked, p)
+			return
+		}
+		pl.unavailable++
+	}
+	pl.act(pl.updateAction(p, HandoffNone))
 }
 
 // settle puts a pod that needs no change into traffic once its containers

@@ -44,6 +44,13 @@ type TrafficHandoff struct {
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=3600
 	MaxWaitSeconds int32 `json:"maxWaitSeconds,omitempty"`
+
+	// disabled changes pods without taking them out of traffic first: the
+	// serving condition stays True and a pod leaves endpoints only when its
+	// containers restart. Faster, but requests in flight to a changing pod
+	// fail; meant for workloads that serve no traffic (workers, batch).
+	// +optional
+	Disabled bool `json:"disabled,omitempty"`
 }
 
 // InPlaceSetSpec is the desired state of an InPlaceSet.

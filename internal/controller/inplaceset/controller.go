@@ -143,6 +143,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		Drain:            time.Duration(set.Spec.TrafficHandoff.DrainSeconds) * time.Second,
 		MaxDrainWait:     time.Duration(set.Spec.TrafficHandoff.MaxWaitSeconds) * time.Second,
 		AllowEmpty:       set.Spec.AllowEmpty,
+		SkipHandoff:      set.Spec.TrafficHandoff.Disabled,
 		UpdateRevision:   updateRev,
 		CurrentRevision:  currentRev,
 		InPlaceUpdatable: podset.InPlaceUpdatable(*templates[currentRev], set.Spec.Template),

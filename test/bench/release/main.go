@@ -115,11 +115,13 @@ func run() error {
 		return err
 	}
 	results = append(results, dep)
-	cafe, err := cafeScenario(ctx, c, cfg)
-	if err != nil {
-		return err
+	for _, handoff := range []bool{false, true} {
+		cafe, err := cafeScenario(ctx, c, cfg, handoff)
+		if err != nil {
+			return err
+		}
+		results = append(results, cafe)
 	}
-	results = append(results, cafe)
 
 	fmt.Printf("\n%-40s %10s %8s %14s %16s\n", "scenario", "wall", "ratio", "own writes/pod", "all mutating/pod")
 	for _, r := range results {
@@ -196,20 +198,14 @@ func deploymentScenario(ctx context.Context, c client.Client, cfg *rest.Config) 
 	// kube-controller-manager is the Deployment's controller: its writes are
 	// all mutating requests minus kwok's status writes, which the API server
 	// cannot tell apart by resource; report the total for both columns.
-	if err := c.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
-		return result{}, err
-	}
-	// Let the namespace's pods go before the next scenario, so that one's
-	// figures do not include this clean-up.
-	err = waitFor(ctx, "namespace "+ns+" gone", func() (bool, error) {
-		err := c.Get(ctx, client.ObjectKey{Name: ns}, &corev1.Namespace{})
-		return apierrors.IsNotFound(err), client.IgnoreNotFound(err)
-	})
-	return result{name: "Deployment rolling update", wall: wall, ownWrites: mutating, allMutating: mutating}, err
+	return result{name: "Deployment rolling update", wall: wall, ownWrites: mutating, allMutating: mutating}, deleteNamespace(ctx, c, ns)
 }
 
-func cafeScenario(ctx context.Context, c client.Client, cfg *rest.Config) (result, error) {
-	ns := "bench-cafe"
+func cafeScenario(ctx context.Context, c client.Client, cfg *rest.Config, handoff bool) (result, error) {
+	ns, name := "bench-cafe-no-handoff", "CafeDeployment in place, no hand-off"
+	if handoff {
+		ns, name = "bench-cafe-handoff", "CafeDeployment in place, with hand-off"
+	}
 	if err := namespace(ctx, c, ns); err != nil {
 		return result{}, err
 	}
@@ -223,7 +219,7 @@ func cafeScenario(ctx context.Context, c client.Client, cfg *rest.Config) (resul
 			Topology: appsv1alpha1.Topology{Units: []appsv1alpha1.UnitSpec{{Name: "unit-a"}, {Name: "unit-b"}, {Name: "unit-c"}}},
 			Strategy: appsv1alpha1.CafeDeploymentStrategy{
 				Type: appsv1alpha1.ReleaseBatch, BatchSize: &all, MaxUnavailablePerUnit: &quarter,
-				TrafficHandoff: appsv1alpha1.TrafficHandoff{DrainSeconds: 0, MaxWaitSeconds: 60},
+				TrafficHandoff: appsv1alpha1.TrafficHandoff{DrainSeconds: 0, MaxWaitSeconds: 60, Disabled: !handoff},
 			},
 			Template: template("bench:v1"),
 		},
@@ -263,14 +259,26 @@ func cafeScenario(ctx context.Context, c client.Client, cfg *rest.Config) (resul
 	if err != nil {
 		return result{}, err
 	}
-	fmt.Println("CafeDeployment release: mutating requests per pod by verb and resource")
+	fmt.Printf("%s: mutating requests per pod by verb and resource\n", name)
 	for k, v := range afterBy {
 		if d := (v - beforeBy[k]) / float64(*pods); d >= 0.05 {
 			fmt.Printf("  %-50s %6.2f\n", k, d)
 		}
 	}
-	return result{name: "CafeDeployment in place, with hand-off", wall: wall, ownWrites: ownWrites() - ownBefore, allMutating: after - before},
-		c.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
+	return result{name: name, wall: wall, ownWrites: ownWrites() - ownBefore, allMutating: after - before},
+		deleteNamespace(ctx, c, ns)
+}
+
+// deleteNamespace deletes a scenario's namespace and waits until its pods
+// are gone, so the next scenario's figures do not include this clean-up.
+func deleteNamespace(ctx context.Context, c client.Client, ns string) error {
+	if err := c.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+		return err
+	}
+	return waitFor(ctx, "namespace "+ns+" gone", func() (bool, error) {
+		err := c.Get(ctx, client.ObjectKey{Name: ns}, &corev1.Namespace{})
+		return apierrors.IsNotFound(err), client.IgnoreNotFound(err)
+	})
 }
 
 // ownWrites sums the mutating requests CAFE's controllers sent, from
