@@ -28,15 +28,7 @@ func startCafe(ctx context.Context, cfg *rest.Config, out io.Writer, logDir stri
 		return ready, errs
 	}
 	ctrl.SetLogger(zap.New(zap.WriteTo(logFile)))
-	fmt.Fprintln(out, "  installing CAFE's CRDs and starting its controllers")
-	if err := crd.Install(ctx, cfg); err != nil {
-		errs <- err
-		return ready, errs
-	}
-	if err := admission.Install(ctx, cfg); err != nil {
-		errs <- err
-		return ready, errs
-	}
+	fmt.Fprintln(out, "  starting CAFE's controllers")
 	mgr, err := manager.New(cfg, manager.Options{QPS: 200, Burst: 400, Concurrency: 8})
 	if err != nil {
 		errs <- err
@@ -53,6 +45,16 @@ func startCafe(ctx context.Context, cfg *rest.Config, out io.Writer, logDir stri
 		}
 	}()
 	return ready, errs
+}
+
+// installCafe installs CAFE's CRDs and admission policies; the platform runs
+// it before kube-controller-manager starts, so its discovery knows CAFE's
+// kinds from the start.
+func installCafe(ctx context.Context, cfg *rest.Config) error {
+	if err := crd.Install(ctx, cfg); err != nil {
+		return err
+	}
+	return admission.Install(ctx, cfg)
 }
 
 func waitStarted(ctx context.Context, ready <-chan struct{}, errs <-chan error) error {

@@ -29,6 +29,7 @@ back the same cluster state.`,
 			opts.Log = func(format string, args ...any) { fmt.Fprintf(out, "  "+format+"\n", args...) }
 			fmt.Fprintf(out, "CAFE local platform: %d units (%v), %d nodes each, data in %s\n",
 				len(opts.Units), opts.Units, opts.NodesPerUnit, opts.DataDir)
+			opts.BeforeControllers = installCafe
 			p, err := platform.Start(ctx, opts)
 			if err != nil {
 				return err

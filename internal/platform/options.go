@@ -1,11 +1,14 @@
 package platform
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"time"
+
+	"k8s.io/client-go/rest"
 )
 
 // Options describe one local platform.
@@ -31,6 +34,11 @@ type Options struct {
 	// ControllerManagerQPS is kube-controller-manager's client QPS (its
 	// default of 20 makes large tests crawl).
 	ControllerManagerQPS int
+	// BeforeControllers runs once the API server is ready and before
+	// kube-controller-manager starts, for example to install CRDs so that the
+	// controllers' discovery (the disruption controller's scale lookups, the
+	// garbage collector) knows them from the start.
+	BeforeControllers func(ctx context.Context, cfg *rest.Config) error
 	// Log receives progress lines; nil discards them.
 	Log func(format string, args ...any)
 }

@@ -99,6 +99,11 @@ func Start(ctx context.Context, opts Options) (_ *Platform, err error) {
 	if err = p.ensureNodes(ctx, cfg); err != nil {
 		return nil, err
 	}
+	if opts.BeforeControllers != nil {
+		if err = opts.BeforeControllers(ctx, cfg); err != nil {
+			return nil, err
+		}
+	}
 	opts.Log("starting kube-controller-manager, kube-scheduler and kwok")
 	if err = p.startControllerManager(); err != nil {
 		return nil, err

@@ -69,13 +69,24 @@ func run(m *testing.M, opts Options, env **Env) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	p, err := platform.Start(ctx, platform.Options{
-		DataDir:       filepath.Join(dir, "platform"),
-		BinDir:        BinDir(),
-		Units:         opts.Units,
-		NodesPerUnit:  opts.NodesPerUnit,
-		NodePods:      opts.NodePods,
-		StartLatency:  opts.StartLatency,
-		APIServerPort: 0,
+		DataDir:      filepath.Join(dir, "platform"),
+		BinDir:       BinDir(),
+		Units:        opts.Units,
+		NodesPerUnit: opts.NodesPerUnit,
+		NodePods:     opts.NodePods,
+		StartLatency: opts.StartLatency,
+		BeforeControllers: func(ctx context.Context, cfg *rest.Config) error {
+			if !opts.InstallCRDs && !opts.RunControllers {
+				return nil
+			}
+			if err := crd.Install(ctx, cfg); err != nil {
+				return fmt.Errorf("install CAFE's CRDs: %w", err)
+			}
+			if err := admission.Install(ctx, cfg); err != nil {
+				return fmt.Errorf("install CAFE's admission policies: %w", err)
+			}
+			return nil
+		},
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "testenv: the local platform did not start:", err)
@@ -104,16 +115,6 @@ func run(m *testing.M, opts Options, env **Env) int {
 		return 1
 	}
 	e := &Env{Platform: p, Config: cfg, Kube: kube}
-	if opts.InstallCRDs || opts.RunControllers {
-		if err := crd.Install(ctx, cfg); err != nil {
-			fmt.Fprintln(os.Stderr, "testenv: install CAFE's CRDs:", err)
-			return 1
-		}
-		if err := admission.Install(ctx, cfg); err != nil {
-			fmt.Fprintln(os.Stderr, "testenv: install CAFE's admission policies:", err)
-			return 1
-		}
-	}
 	if e.Client, err = client.New(cfg, client.Options{Scheme: manager.Scheme()}); err != nil {
 		fmt.Fprintln(os.Stderr, "testenv:", err)
 		return 1

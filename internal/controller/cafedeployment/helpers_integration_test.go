@@ -72,6 +72,11 @@ func edit(t *testing.T, ns string, change func(*appsv1alpha1.CafeDeployment)) {
 	for i := 0; ; i++ {
 		cd := get(t, ns)
 		change(cd)
+		// The release-approver policy ties release decisions to the user.
+		if cd.Annotations == nil {
+			cd.Annotations = map[string]string{}
+		}
+		cd.Annotations[appsv1alpha1.ConfirmedByAnnotation] = "cafe-admin"
 		err := env.Client.Update(context.Background(), cd)
 		if err == nil {
 			return
@@ -176,7 +181,11 @@ func conditionMessage(cd *appsv1alpha1.CafeDeployment, t string) (metav1.Conditi
 // through to the end.
 func createReleased(t *testing.T, ns string, replicas int32) {
 	t.Helper()
-	for _, o := range []client.Object{service(ns), newWorkload(ns, replicas, "pay:v1")} {
+	cd := newWorkload(ns, replicas, "pay:v1")
+	// Pods also carry their namespace's name, so a test can select only its
+	// own pods across nodes (kubectl drain's --pod-selector is cluster-wide).
+	cd.Spec.Template.Labels["test-ns"] = ns
+	for _, o := range []client.Object{service(ns), cd} {
 		if err := env.Client.Create(context.Background(), o); err != nil {
 			t.Fatal(err)
 		}

@@ -115,13 +115,33 @@ func TestDrainKeepsEveryUnitAboveItsFloor(t *testing.T) {
 	}()
 	kubectl := filepath.Join(testenv.BinDir(), "kubectl")
 	out, err := exec.Command(kubectl, "--kubeconfig", env.Platform.KubeconfigPath(), "drain", node,
-		"--ignore-daemonsets", "--delete-emptydir-data", "--pod-selector", "app=pay", "--timeout=120s").CombinedOutput()
+		"--ignore-daemonsets", "--delete-emptydir-data", "--pod-selector", "test-ns="+ns, "--timeout=120s").CombinedOutput()
 	close(stop)
 	<-done
 	defer exec.Command(kubectl, "--kubeconfig", env.Platform.KubeconfigPath(), "uncordon", node).Run()
 	if err != nil {
-		t.Fatalf("kubectl drain %s: %v\n%s", node, err, out)
+		var pdbs policyv1.PodDisruptionBudgetList
+		_ = env.Client.List(context.Background(), &pdbs, client.InNamespace(ns))
+		for _, p := range pdbs.Items {
+			t.Logf("budget %s: %+v", p.Name, p.Status)
+		}
+		t.Fatalf("kubectl drain %s: %v\n%s", node, err, tail(string(out), 1500))
 	}
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		var list corev1.PodList
+		_ = env.Client.List(context.Background(), &list, client.InNamespace(ns))
+		for _, p := range list.Items {
+			t.Logf("pod %s node %s phase %s deleting %v conditions %v", p.Name, p.Spec.NodeName, p.Status.Phase, p.DeletionTimestamp != nil, p.Status.Conditions)
+		}
+		var sets appsv1alpha1.InPlaceSetList
+		_ = env.Client.List(context.Background(), &sets, client.InNamespace(ns))
+		for _, s := range sets.Items {
+			t.Logf("set %s spec replicas %d partition %d status %+v", s.Name, *s.Spec.Replicas, *s.Spec.Partition, s.Status)
+		}
+	})
 	after := waitAll(t, ns, 6, "pay:v1")
 	mu.Lock()
 	defer mu.Unlock()
@@ -138,4 +158,46 @@ func TestDrainKeepsEveryUnitAboveItsFloor(t *testing.T) {
 	if !strings.Contains(string(out), "evicted") {
 		t.Errorf("drain evicted nothing:\n%s", out)
 	}
+}
+
+// A release decision must name the user who makes it: the confirmed-by
+// annotation is checked against the authenticated user.
+func TestReleaseDecisionsNameTheirAuthor(t *testing.T) {
+	ns := env.Namespace(t)
+	createReleased(t, ns, 3)
+	try := func(by string) error {
+		cd := get(t, ns)
+		cd.Spec.Release.Abort = true
+		if by != "" {
+			cd.Annotations = map[string]string{appsv1alpha1.ConfirmedByAnnotation: by}
+		}
+		return env.Client.Update(context.Background(), cd, client.DryRunAll)
+	}
+	var err error
+	testenv.Eventually(t, time.Minute, "the release-approver policy to refuse an unnamed decision", func() (bool, string) {
+		err = try("")
+		return err != nil, fmt.Sprint(err)
+	})
+	if !strings.Contains(err.Error(), "apps.cafe.dev/confirmed-by") || !strings.Contains(err.Error(), "cafe-admin") {
+		t.Errorf("refusal should say which annotation and which user name: %v", err)
+	}
+	if err := try("mallory"); err == nil || !strings.Contains(err.Error(), "it says mallory") {
+		t.Errorf("a decision in someone else's name was not refused: %v", err)
+	}
+	if err := try("cafe-admin"); err != nil {
+		t.Errorf("a decision in the user's own name was refused: %v", err)
+	}
+	// Changes that leave spec.release alone need no name.
+	cd := get(t, ns)
+	cd.Spec.Strategy.Paused = true
+	if err := env.Client.Update(context.Background(), cd, client.DryRunAll); err != nil {
+		t.Errorf("a pause was refused: %v", err)
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "..." + s[len(s)-n:]
+	}
+	return s
 }

@@ -77,6 +77,12 @@ func run() error {
 	p, err := platform.Start(ctx, platform.Options{
 		DataDir: filepath.Join(dir, "data"), BinDir: *binDir, NodesPerUnit: *nodesPer, NodePods: nodePods,
 		StartLatency: *latency, ControllerManagerQPS: *qps,
+		BeforeControllers: func(ctx context.Context, cfg *rest.Config) error {
+			if err := crd.Install(ctx, cfg); err != nil {
+				return err
+			}
+			return admission.Install(ctx, cfg)
+		},
 	})
 	if err != nil {
 		return err
@@ -84,12 +90,6 @@ func run() error {
 	defer p.Stop()
 	cfg, err := p.RESTConfig()
 	if err != nil {
-		return err
-	}
-	if err := crd.Install(ctx, cfg); err != nil {
-		return err
-	}
-	if err := admission.Install(ctx, cfg); err != nil {
 		return err
 	}
 	c, err := client.New(cfg, client.Options{Scheme: manager.Scheme()})
