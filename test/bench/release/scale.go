@@ -71,7 +71,16 @@ func scaleScenario(ctx context.Context, c client.Client) error {
 	before := reconciles()
 	time.Sleep(*idle)
 	after := reconciles()
-	fmt.Printf("  controller_runtime_reconcile_total over %s idle (node heartbeats only): %.0f → %.0f (%+.0f)\n", *idle, before, after, after-before)
+	total := 0.0
+	for k, v := range after {
+		total += v - before[k]
+	}
+	fmt.Printf("  controller_runtime_reconcile_total over %s idle (node heartbeats only): %+.0f\n", *idle, total)
+	for k, v := range after {
+		if d := v - before[k]; d != 0 {
+			fmt.Printf("    %s: %+.0f\n", k, d)
+		}
+	}
 	return nil
 }
 
@@ -90,18 +99,25 @@ func peakRSSKiB() int {
 	return 0
 }
 
-func reconciles() float64 {
+// reconciles returns controller_runtime_reconcile_total by controller and
+// result.
+func reconciles() map[string]float64 {
+	out := map[string]float64{}
 	families, err := crmetrics.Registry.Gather()
 	if err != nil {
-		return 0
+		return out
 	}
-	var n float64
 	for _, f := range families {
-		if f.GetName() == "controller_runtime_reconcile_total" {
-			for _, m := range f.GetMetric() {
-				n += m.GetCounter().GetValue()
+		if f.GetName() != "controller_runtime_reconcile_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			var key []string
+			for _, l := range m.GetLabel() {
+				key = append(key, l.GetValue())
 			}
+			out[strings.Join(key, "/")] += m.GetCounter().GetValue()
 		}
 	}
-	return n
+	return out
 }
