@@ -84,7 +84,7 @@ func TestRollbackToThePreviousRevisionAndForward(t *testing.T) {
 	// The revision rolled back to is renumbered as the newest, like a
 	// Deployment's, and keeps the rollback's change cause.
 	hist := mustCafe(t, ns, "history", "pay")
-	if !strings.Contains(hist, "3         pay-") || !strings.Contains(hist, "current  rollback to revision 1") {
+	if !strings.Contains(hist, "3         pay-") || !historyRow(hist, "3 ", "current", "rollback to revision 1") {
 		t.Errorf("history after the rollback:\n%s", hist)
 	}
 
@@ -98,4 +98,22 @@ func TestRollbackToThePreviousRevisionAndForward(t *testing.T) {
 	if cd := waitSettled(t, ns); cd.Spec.Release.Immediate || cd.Status.Release.TotalBatches != 3 {
 		t.Errorf("a rollback without --immediate: immediate %v, %d batches", cd.Spec.Release.Immediate, cd.Status.Release.TotalBatches)
 	}
+}
+
+// historyRow reports whether a line of the history table starts with prefix
+// and holds every one of fields, whatever the columns between them.
+func historyRow(hist, prefix string, fields ...string) bool {
+	for _, line := range strings.Split(hist, "\n") {
+		if !strings.HasPrefix(line, prefix) {
+			continue
+		}
+		all := true
+		for _, f := range fields {
+			all = all && strings.Contains(line, f)
+		}
+		if all {
+			return true
+		}
+	}
+	return false
 }
