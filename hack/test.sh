@@ -33,4 +33,6 @@ if [[ "$(id -u)" != 0 ]]; then
 	echo "note: not root: tests that need routes or network namespaces will fail, as they must"
 fi
 mapfile -t pkgs < <(grep -rl --include='*_test.go' '^//go:build integration' . | xargs -n1 dirname | sort -u)
-go test -tags integration -count=1 -timeout 40m "${pkgs[@]}"
+# One package at a time: each starts a whole control plane, and two of them
+# (plus the simulated kubelets) on a 2-core machine starve each other.
+go test -tags integration -count=1 -p 1 -timeout 40m "${pkgs[@]}"

@@ -65,7 +65,12 @@ func run(m *testing.M, opts Options, env **Env) int {
 		fmt.Fprintln(os.Stderr, "testenv:", err)
 		return 1
 	}
-	defer os.RemoveAll(dir)
+	if os.Getenv("CAFE_TESTENV_KEEP") != "" {
+		// Keep the platform's data and logs for a post-mortem.
+		fmt.Fprintln(os.Stderr, "testenv: keeping", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	p, err := platform.Start(ctx, platform.Options{
