@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 )
@@ -26,6 +27,8 @@ type Platform struct {
 	podRange *podRange
 	apiPort  int
 	routed   bool // the guard route is ours to remove
+
+	stopNudge context.CancelFunc
 
 	mu       sync.Mutex
 	children []*process // in start order
@@ -117,6 +120,13 @@ func Start(ctx context.Context, opts Options) (_ *Platform, err error) {
 	if err = p.waitNodesReady(ctx, cfg); err != nil {
 		return nil, err
 	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	nudgeCtx, stopNudge := context.WithCancel(context.Background())
+	p.stopNudge = stopNudge
+	go p.nudgeStalledPods(nudgeCtx, cs)
 	return p, nil
 }
 
@@ -169,6 +179,9 @@ func (p *Platform) Stop() {
 	p.stopped = true
 	children := p.children
 	p.mu.Unlock()
+	if p.stopNudge != nil {
+		p.stopNudge()
+	}
 	for i := len(children) - 1; i >= 0; i-- {
 		children[i].stop(10 * time.Second)
 	}
@@ -189,6 +202,9 @@ func (p *Platform) Kill() {
 	p.stopped = true
 	children := p.children
 	p.mu.Unlock()
+	if p.stopNudge != nil {
+		p.stopNudge()
+	}
 	for i := len(children) - 1; i >= 0; i-- {
 		children[i].kill()
 	}
