@@ -25,8 +25,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
-	"github.com/cafe-dev/cafe/internal/ratelimit"
 	"github.com/cafe-dev/cafe/internal/release"
+	"github.com/cafe-dev/cafe/internal/statuswrite"
 )
 
 // countsInterval is how often, at most, a status write carries nothing but
@@ -47,7 +47,7 @@ type Reconciler struct {
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 
-	counts *ratelimit.PerObject
+	status *statuswrite.Writer
 }
 
 // +kubebuilder:rbac:groups=apps.cafe.dev,resources=cafedeployments,verbs=get;list;watch
@@ -63,7 +63,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 	if r.Now == nil {
 		r.Now = time.Now
 	}
-	r.counts = ratelimit.NewPerObject(countsInterval)
+	r.status = statuswrite.New(countsInterval)
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("cafedeployment").
 		For(&appsv1alpha1.CafeDeployment{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
@@ -122,9 +122,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	// written, so a controller killed in between re-plans from a status that
 	// already holds what it decided and never moves a pod twice.
 	countsLater := false
-	if err := r.writeStatus(ctx, &cd, out, target, observed); errors.Is(err, errStaleStatus) {
+	if err := r.writeStatus(ctx, &cd, out, target, observed); errors.Is(err, statuswrite.ErrStale) {
 		return ctrl.Result{RequeueAfter: staleRetry}, nil
-	} else if errors.Is(err, errCountsLater) {
+	} else if errors.Is(err, statuswrite.ErrCountsLater) {
 		countsLater = true
 	} else if err != nil {
 		return ctrl.Result{}, err

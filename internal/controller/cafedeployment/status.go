@@ -2,21 +2,17 @@ package cafedeployment
 
 import (
 	"context"
-	"errors"
 
 	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
 	"github.com/cafe-dev/cafe/internal/release"
 )
 
 // writeStatus stores the planner's status, the observed counts and the
-// conditions, if anything changed. A conflict returns errStaleStatus: the
-// caller re-reads and plans again rather than overwrite what it has not seen.
+// conditions, if anything changed (see statuswrite.Writer for the errors).
 func (r *Reconciler) writeStatus(ctx context.Context, cd *appsv1alpha1.CafeDeployment, out release.Output, target string, observed []release.UnitObservation) error {
 	s := cd.Status.DeepCopy()
 	s.ObservedGeneration = cd.Generation
@@ -74,26 +70,10 @@ func (r *Reconciler) writeStatus(ctx context.Context, cd *appsv1alpha1.CafeDeplo
 	if equality.Semantic.DeepEqual(&cd.Status, s) {
 		return nil
 	}
-	if onlyCountsChanged(&cd.Status, s) && !r.counts.Due(cd.UID, r.Now()) {
-		return errCountsLater
-	}
-	r.counts.Wrote(cd.UID, r.Now())
+	countsOnly := onlyCountsChanged(&cd.Status, s)
 	cd.Status = *s
-	if err := r.Client.Status().Update(ctx, cd); err != nil {
-		if apierrors.IsConflict(err) {
-			return errStaleStatus
-		}
-		return client.IgnoreNotFound(err)
-	}
-	return nil
+	return r.status.Write(ctx, r.Client, cd, countsOnly, r.Now())
 }
-
-// errStaleStatus says the status write lost a race with a newer object.
-var errStaleStatus = errors.New("status changed since it was read")
-
-// errCountsLater says only pod counts changed and they were written less than
-// countsInterval ago: the caller requeues to write them later.
-var errCountsLater = errors.New("pod counts are written at most once per interval")
 
 // onlyCountsChanged reports whether two statuses differ only in the observed
 // pod counts, which change with every pod event. The planner's memory

@@ -31,7 +31,7 @@ import (
 
 	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
 	"github.com/cafe-dev/cafe/internal/podset"
-	"github.com/cafe-dev/cafe/internal/ratelimit"
+	"github.com/cafe-dev/cafe/internal/statuswrite"
 )
 
 // inPlaceSetLabel marks the ControllerRevisions of a set.
@@ -47,7 +47,7 @@ type Reconciler struct {
 
 	expect *expectations
 	drains *drainClock
-	counts *ratelimit.PerObject
+	status *statuswrite.Writer
 }
 
 // +kubebuilder:rbac:groups=apps.cafe.dev,resources=inplacesets,verbs=get;list;watch
@@ -67,7 +67,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 	}
 	r.expect = newExpectations()
 	r.drains = newDrainClock()
-	r.counts = ratelimit.NewPerObject(countsInterval)
+	r.status = statuswrite.New(countsInterval)
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("inplaceset").
 		For(&appsv1alpha1.InPlaceSet{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
@@ -171,9 +171,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	applyErr := r.apply(ctx, applyContext{set: &set, pods: pods, templates: templates, current: currentRev}, plan.Actions)
 
 	requeue := plan.RequeueAfter
-	if err := r.updateStatus(ctx, &set, plan, updateRev, currentRev, replicas); errors.Is(err, errStaleStatus) {
+	if err := r.updateStatus(ctx, &set, plan, updateRev, currentRev, replicas); errors.Is(err, statuswrite.ErrStale) {
 		return ctrl.Result{RequeueAfter: 200 * time.Millisecond}, applyErr
-	} else if errors.Is(err, errCountsLater) {
+	} else if errors.Is(err, statuswrite.ErrCountsLater) {
 		if requeue == 0 || requeue > countsInterval {
 			requeue = countsInterval
 		}

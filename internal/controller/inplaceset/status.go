@@ -2,14 +2,11 @@ package inplaceset
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
 	"github.com/cafe-dev/cafe/internal/podset"
@@ -25,9 +22,8 @@ const (
 	ConditionWaiting = "Waiting"
 )
 
-// updateStatus writes the set's status if it changed. A conflict returns
-// errStaleStatus: the caller re-reads and plans again rather than overwrite
-// what it has not seen.
+// updateStatus writes the set's status if it changed (see statuswrite.Writer
+// for the errors).
 func (r *Reconciler) updateStatus(ctx context.Context, set *appsv1alpha1.InPlaceSet, plan podset.Result, updateRev, currentRev string, replicas int) error {
 	s := set.Status.DeepCopy()
 	s.ObservedGeneration = set.Generation
@@ -65,26 +61,10 @@ func (r *Reconciler) updateStatus(ctx context.Context, set *appsv1alpha1.InPlace
 	if equality.Semantic.DeepEqual(&set.Status, s) {
 		return nil
 	}
-	if onlyCountsChanged(&set.Status, s) && !r.counts.Due(set.UID, r.Now()) {
-		return errCountsLater
-	}
-	r.counts.Wrote(set.UID, r.Now())
+	countsOnly := onlyCountsChanged(&set.Status, s)
 	set.Status = *s
-	if err := r.Client.Status().Update(ctx, set); err != nil {
-		if apierrors.IsConflict(err) {
-			return errStaleStatus
-		}
-		return client.IgnoreNotFound(err)
-	}
-	return nil
+	return r.status.Write(ctx, r.Client, set, countsOnly, r.Now())
 }
-
-// errStaleStatus says the status write lost a race with a newer object.
-var errStaleStatus = errors.New("status changed since it was read")
-
-// errCountsLater says only pod counts changed and they were written less than
-// countsInterval ago: the caller requeues to write them later.
-var errCountsLater = errors.New("pod counts are written at most once per interval")
 
 // countsInterval is how often, at most, a status write carries nothing but
 // refreshed pod counts (which change with every pod event; nothing in CAFE
