@@ -171,6 +171,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	applyErr := r.apply(ctx, applyContext{set: &set, pods: pods, templates: templates, current: currentRev}, plan.Actions)
 
 	requeue := plan.RequeueAfter
+	// A slot whose pod is terminating is refilled on the pod's deletion
+	// event; should that event be missed or come before our cache saw the
+	// pod go, look again shortly rather than leave the slot empty.
+	if terminatingPods(pods) && (requeue == 0 || requeue > time.Second) {
+		requeue = time.Second
+	}
 	if err := r.updateStatus(ctx, &set, plan, updateRev, currentRev, replicas); errors.Is(err, statuswrite.ErrStale) {
 		return ctrl.Result{RequeueAfter: 200 * time.Millisecond}, applyErr
 	} else if errors.Is(err, statuswrite.ErrCountsLater) {
@@ -281,4 +287,13 @@ func derefInt32(p *int32, def int32) int32 {
 		return def
 	}
 	return *p
+}
+
+func terminatingPods(pods map[string]*corev1.Pod) bool {
+	for _, p := range pods {
+		if p.DeletionTimestamp != nil {
+			return true
+		}
+	}
+	return false
 }
