@@ -96,9 +96,10 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		return nil, fmt.Errorf("create the controller manager: %w", err)
 	}
 	ips := &inplaceset.Reconciler{
-		Client:   mgr.GetClient(),
-		Scheme:   scheme,
-		Recorder: mgr.GetEventRecorderFor("inplaceset-controller"),
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Scheme:    scheme,
+		Recorder:  mgr.GetEventRecorderFor("inplaceset-controller"),
 	}
 	if err := ips.SetupWithManager(mgr, o.Concurrency); err != nil {
 		return nil, err

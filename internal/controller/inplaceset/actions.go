@@ -101,7 +101,7 @@ func (r *Reconciler) applyOne(ctx context.Context, ac applyContext, a podset.Act
 			return fmt.Errorf("no template for revision %s", a.Revision)
 		}
 		pod := newPod(set, t, a.Index, a.Revision)
-		r.expect.created(set, pod.Name)
+		r.expect.creating(set, pod.Name, r.Now())
 		if err := r.Client.Create(ctx, pod); err != nil {
 			r.expect.forget(set, pod.Name)
 			if apierrors.IsAlreadyExists(err) {
@@ -109,13 +109,14 @@ func (r *Reconciler) applyOne(ctx context.Context, ac applyContext, a podset.Act
 			}
 			return fmt.Errorf("create pod %s: %w", pod.Name, err)
 		}
+		r.expect.created(set, pod.Name, pod.UID)
 		ac.done.add("CreatedPod", "created at revision "+a.Revision, pod.Name)
 	case podset.DeletePod:
 		pod := ac.pods[a.Name]
 		if pod == nil {
 			return nil
 		}
-		r.expect.deleted(set, pod.Name)
+		r.expect.deleted(set, pod.Name, r.Now())
 		if err := r.Client.Delete(ctx, pod, client.Preconditions{UID: &pod.UID}); err != nil && !apierrors.IsNotFound(err) {
 			r.expect.forget(set, pod.Name)
 			return fmt.Errorf("delete pod %s: %w", pod.Name, err)
@@ -158,7 +159,7 @@ func (r *Reconciler) applyOne(ctx context.Context, ac applyContext, a podset.Act
 }
 
 func (r *Reconciler) patchPod(ctx context.Context, set *appsv1alpha1.InPlaceSet, pod *corev1.Pod, pt types.PatchType, patch []byte) error {
-	r.expect.changed(set, pod.Name, pod.ResourceVersion)
+	r.expect.changed(set, pod.Name, pod.ResourceVersion, r.Now())
 	if err := r.Client.Patch(ctx, pod, client.RawPatch(pt, patch)); err != nil {
 		r.expect.forget(set, pod.Name)
 		return err
@@ -185,7 +186,7 @@ func (r *Reconciler) setServing(ctx context.Context, set *appsv1alpha1.InPlaceSe
 		"metadata": map[string]any{"uid": pod.UID},
 		"status":   map[string]any{"conditions": []any{cond}},
 	})
-	r.expect.changed(set, pod.Name, pod.ResourceVersion)
+	r.expect.changed(set, pod.Name, pod.ResourceVersion, r.Now())
 	if err := r.Client.Status().Patch(ctx, pod, client.RawPatch(types.StrategicMergePatchType, patch)); err != nil {
 		r.expect.forget(set, pod.Name)
 		if apierrors.IsNotFound(err) {

@@ -39,9 +39,12 @@ const inPlaceSetLabel = "apps.cafe.dev/inplaceset"
 
 // Reconciler reconciles InPlaceSets.
 type Reconciler struct {
-	Client   client.Client
-	Scheme   *runtime.Scheme
-	Recorder record.EventRecorder
+	Client client.Client
+	// APIReader reads past the cache, to tell a create the cache has not
+	// shown yet from one whose pod is already gone again.
+	APIReader client.Reader
+	Scheme    *runtime.Scheme
+	Recorder  record.EventRecorder
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 
@@ -93,10 +96,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if !r.expect.satisfied(&set, pods) {
+	if ok, err := r.expectationsMet(ctx, &set, pods); err != nil || !ok {
 		// Our own last writes are not in the cache yet; their events will
 		// bring us back, the requeue is a safety net.
-		return ctrl.Result{RequeueAfter: time.Second}, nil
+		return ctrl.Result{RequeueAfter: time.Second}, err
 	}
 
 	updateRev := revisionName(&set, &set.Spec.Template)
@@ -197,6 +200,29 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, err
 	}
 	return ctrl.Result{RequeueAfter: requeue}, nil
+}
+
+// expectationsMet reports whether the cache shows every pod write this
+// controller made for the set. A create the cache has not shown for a while
+// is checked with the API server: if the pod it made is gone again (deleted
+// before any reconcile read the cache), nothing is left to wait for.
+func (r *Reconciler) expectationsMet(ctx context.Context, set *appsv1alpha1.InPlaceSet, pods map[string]*corev1.Pod) (bool, error) {
+	ok, unconfirmed := r.expect.satisfied(set, pods, r.Now())
+	if ok || len(unconfirmed) == 0 {
+		return ok, nil
+	}
+	for name, uid := range unconfirmed {
+		var pod corev1.Pod
+		err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: set.Namespace, Name: name}, &pod)
+		switch {
+		case apierrors.IsNotFound(err) || (err == nil && pod.UID != uid):
+			r.expect.gone(set, name, uid)
+		case err != nil:
+			return false, err
+		}
+	}
+	ok, _ = r.expect.satisfied(set, pods, r.Now())
+	return ok, nil
 }
 
 // ownedPods lists the set's pods from the cache: those it controls.

@@ -3,6 +3,7 @@ package inplaceset
 import (
 	"strconv"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -25,7 +26,17 @@ type expectation struct {
 	// olderThan is the resource version the pod had before our change: the
 	// cache must show a newer one.
 	olderThan string
+	// uid is the pod a create made, once the API server answered.
+	uid types.UID
+	// since is when the write was sent.
+	since time.Time
 }
+
+// unconfirmedAfter is how long a create may stay unseen by the cache before
+// the controller asks the API server whether the pod still exists. A pod
+// created and deleted again before a reconcile reads the cache never shows
+// there, so waiting for it alone could block its set for good.
+const unconfirmedAfter = 2 * time.Second
 
 func newExpectations() *expectations {
 	return &expectations{all: map[types.UID]map[string]expectation{}}
@@ -42,16 +53,36 @@ func (e *expectations) set(set *appsv1alpha1.InPlaceSet, pod string, x expectati
 	m[pod] = x
 }
 
-func (e *expectations) created(set *appsv1alpha1.InPlaceSet, pod string) {
-	e.set(set, pod, expectation{kind: "create"})
+func (e *expectations) creating(set *appsv1alpha1.InPlaceSet, pod string, now time.Time) {
+	e.set(set, pod, expectation{kind: "create", since: now})
 }
 
-func (e *expectations) deleted(set *appsv1alpha1.InPlaceSet, pod string) {
-	e.set(set, pod, expectation{kind: "delete"})
+// created records the UID of the pod a create made.
+func (e *expectations) created(set *appsv1alpha1.InPlaceSet, pod string, uid types.UID) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if x, ok := e.all[set.UID][pod]; ok && x.kind == "create" {
+		x.uid = uid
+		e.all[set.UID][pod] = x
+	}
 }
 
-func (e *expectations) changed(set *appsv1alpha1.InPlaceSet, pod, resourceVersion string) {
-	e.set(set, pod, expectation{kind: "change", olderThan: resourceVersion})
+func (e *expectations) deleted(set *appsv1alpha1.InPlaceSet, pod string, now time.Time) {
+	e.set(set, pod, expectation{kind: "delete", since: now})
+}
+
+func (e *expectations) changed(set *appsv1alpha1.InPlaceSet, pod, resourceVersion string, now time.Time) {
+	e.set(set, pod, expectation{kind: "change", olderThan: resourceVersion, since: now})
+}
+
+// gone drops a create expectation when the API server no longer has the pod
+// it made: the cache will never show that pod.
+func (e *expectations) gone(set *appsv1alpha1.InPlaceSet, pod string, uid types.UID) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if x, ok := e.all[set.UID][pod]; ok && x.kind == "create" && x.uid == uid {
+		delete(e.all[set.UID], pod)
+	}
 }
 
 func (e *expectations) forget(set *appsv1alpha1.InPlaceSet, pod string) {
@@ -61,8 +92,10 @@ func (e *expectations) forget(set *appsv1alpha1.InPlaceSet, pod string) {
 }
 
 // satisfied drops the expectations the cached pods meet and reports whether
-// none is left.
-func (e *expectations) satisfied(set *appsv1alpha1.InPlaceSet, pods map[string]*corev1.Pod) bool {
+// none is left; unconfirmed names the creates the cache has not shown for
+// unconfirmedAfter, with the UIDs they made, for the caller to check with
+// the API server.
+func (e *expectations) satisfied(set *appsv1alpha1.InPlaceSet, pods map[string]*corev1.Pod, now time.Time) (ok bool, unconfirmed map[string]types.UID) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	m := e.all[set.UID]
@@ -79,9 +112,16 @@ func (e *expectations) satisfied(set *appsv1alpha1.InPlaceSet, pods map[string]*
 		}
 		if met {
 			delete(m, name)
+			continue
+		}
+		if x.kind == "create" && x.uid != "" && now.Sub(x.since) >= unconfirmedAfter {
+			if unconfirmed == nil {
+				unconfirmed = map[string]types.UID{}
+			}
+			unconfirmed[name] = x.uid
 		}
 	}
-	return len(m) == 0
+	return len(m) == 0, unconfirmed
 }
 
 // drop forgets a deleted set.
