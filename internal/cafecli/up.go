@@ -73,6 +73,8 @@ Logs: %s   Stop: Ctrl-C
 	f.IntVar(&opts.APIServerPort, "port", 6443, "API server port on 127.0.0.1 (0 picks a free port)")
 	f.StringSliceVar(&opts.Units, "units", platform.DefaultUnits, "names of the units (data centers)")
 	f.IntVar(&opts.NodesPerUnit, "nodes-per-unit", 2, "simulated nodes in each unit")
+	f.IntVar(&opts.LiveNodesPerUnit, "live-nodes-per-unit", 0, "live nodes in each unit: they run pods' containers as local processes in the unit's network namespace (needs root; images map to binaries with --live-images)")
+	f.StringVar(&opts.LiveImages, "live-images", "", "image repository to binary for live nodes, repo=binary[,...] (default cafe/demo=<bin-dir>/cafe-demo)")
 	f.StringVar(&opts.NodeCPU, "node-cpu", "32", "CPU capacity of each simulated node")
 	f.StringVar(&opts.NodeMemory, "node-memory", "128Gi", "memory capacity of each simulated node")
 	f.IntVar(&opts.NodePods, "node-pods", 110, "pod capacity of each simulated node")

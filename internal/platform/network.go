@@ -1,7 +1,6 @@
 package platform
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -16,7 +15,9 @@ import (
 //
 //	100.64.0.0/10       all CAFE local platforms on this machine (shared
 //	                    address space, RFC 6598: never routed on the internet)
-//	100.(64+S).0.0/16   the pod range of the platform holding slot S (0..63)
+//	100.(64+S).0.0/16   the simulated pod range of the platform holding slot
+//	                    S (0..31)
+//	100.(96+S).0.0/16   that platform's live pods and units (unitnet.go)
 //	100.(64+S).N.0/24   the podCIDR of that platform's node N (N < 255)
 //	100.(64+S).255.0/24 kwok's fallback range (never used: every node has a podCIDR)
 //	10.96.0.0/16        Service cluster IPs (virtual: nothing routes them)
@@ -25,7 +26,7 @@ import (
 // platforms running in parallel (test packages) never share a range, and a
 // killed platform's slot is free again (the kernel drops its lock).
 const (
-	podRangeSlots    = 64
+	podRangeSlots    = 32
 	serviceCIDR      = "10.96.0.0/16"
 	serviceClusterIP = "10.96.0.1"
 	maxNodesPerRange = 255
@@ -99,7 +100,7 @@ func acquirePodRange(previous int) (*podRange, error) {
 			return &podRange{slot: slot, lock: f}, nil
 		}
 	}
-	return nil, errors.New("all 64 local pod ranges (100.64.0.0/10) are held by running CAFE platforms; stop one")
+	return nil, fmt.Errorf("all %d local pod ranges (100.64.0.0/10) are held by running CAFE platforms; stop one", podRangeSlots)
 }
 
 // isRoot reports whether routes and network namespaces can be managed.
@@ -134,19 +135,25 @@ func hasUnreachableRoute(cidr string) bool {
 	return err == nil && strings.Contains(string(out), strings.TrimSuffix(cidr, "/16"))
 }
 
-// cleanStaleRoutes removes guard routes that killed platforms left behind: a
-// slot whose lock nobody holds has no live owner.
+// cleanStaleRoutes removes the guard routes and unit networks that killed
+// platforms left behind: a slot whose lock nobody holds has no live owner.
 func cleanStaleRoutes() {
 	for slot := 0; slot < podRangeSlots; slot++ {
 		r := &podRange{slot: slot}
-		if !hasUnreachableRoute(r.CIDR()) {
+		simulated, live := hasUnreachableRoute(r.CIDR()), hasUnreachableRoute(liveCIDR(slot))
+		if !simulated && !live {
 			continue
 		}
 		f, err := tryLockSlot(slot)
 		if err != nil {
 			continue // a live platform owns it
 		}
-		_ = removeGuardRoute(r.CIDR())
+		if simulated {
+			_ = removeGuardRoute(r.CIDR())
+		}
+		if live {
+			removeUnitNetwork(slot)
+		}
 		f.Close()
 	}
 }

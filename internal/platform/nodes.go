@@ -96,10 +96,10 @@ func (p *Platform) waitNodesReady(ctx context.Context, cfg *rest.Config) error {
 	if err != nil {
 		return err
 	}
-	want := len(p.opts.Units) * p.opts.NodesPerUnit
+	want := len(p.opts.Units)*p.opts.NodesPerUnit + p.liveNodeCount()
 	var ready int
 	for {
-		nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: SimulatedLabel + "=true"})
+		nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 		if err == nil {
 			ready = 0
 			for _, n := range nodes.Items {

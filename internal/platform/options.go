@@ -28,6 +28,17 @@ type Options struct {
 	NodeCPU    string
 	NodeMemory string
 	NodePods   int
+	// LiveNodesPerUnit is how many live nodes each unit gets besides its
+	// simulated ones: cafe-node processes that run pods' containers as local
+	// processes in the unit's network namespace. Needs root; without it the
+	// platform runs simulated nodes only and says why.
+	LiveNodesPerUnit int
+	// NodeAgentBinary is the live nodes' program; default <BinDir>/cafe-node
+	// (built by `make build`).
+	NodeAgentBinary string
+	// LiveImages maps image repositories to the binaries live nodes run for
+	// them ("repo=binary,..."); default: cafe/demo=<BinDir>/cafe-demo.
+	LiveImages string
 	// StartLatency is the simulated container start time (new pod and
 	// in-place restart alike).
 	StartLatency time.Duration
@@ -89,6 +100,21 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.NodesPerUnit == 0 {
 		o.NodesPerUnit = 2
+	}
+	if o.LiveNodesPerUnit < 0 {
+		return o, fmt.Errorf("live nodes per unit must not be negative, got %d", o.LiveNodesPerUnit)
+	}
+	if len(o.Units)*o.LiveNodesPerUnit > maxLiveNodes {
+		return o, fmt.Errorf("%d units × %d live nodes is more than the %d live nodes one platform holds", len(o.Units), o.LiveNodesPerUnit, maxLiveNodes)
+	}
+	if len(o.Units) > maxLiveUnits && o.LiveNodesPerUnit > 0 {
+		return o, fmt.Errorf("live nodes work with at most %d units, not %d", maxLiveUnits, len(o.Units))
+	}
+	if o.NodeAgentBinary == "" {
+		o.NodeAgentBinary = filepath.Join(o.BinDir, "cafe-node")
+	}
+	if o.LiveImages == "" {
+		o.LiveImages = "cafe/demo=" + filepath.Join(o.BinDir, "cafe-demo")
 	}
 	if len(o.Units)*o.NodesPerUnit > maxNodesPerRange {
 		return o, fmt.Errorf("%d units × %d nodes is more than the %d nodes one pod range holds", len(o.Units), o.NodesPerUnit, maxNodesPerRange)

@@ -41,6 +41,9 @@ func (p pki) componentKey(name string) string  { return p.path(name + ".key") }
 var components = map[string]string{
 	"kube-controller-manager": "system:kube-controller-manager",
 	"kube-scheduler":          "system:kube-scheduler",
+	// Live nodes share one identity bound to the system:node role; it is
+	// not a system:node:<name> user, so NodeRestriction does not apply.
+	liveNodeIdentity: liveNodeIdentity,
 }
 
 func (p pki) serviceAccountPub() string { return p.path("sa.pub") }
@@ -50,7 +53,7 @@ func (p pki) ensure() error {
 	if err := os.MkdirAll(p.dir, 0o700); err != nil {
 		return err
 	}
-	if fileExists(p.caCert()) && fileExists(p.adminKey()) && fileExists(p.serviceAccountPub()) && fileExists(p.componentKey("kube-scheduler")) {
+	if fileExists(p.caCert()) && fileExists(p.adminKey()) && fileExists(p.serviceAccountPub()) && fileExists(p.componentKey("kube-scheduler")) && fileExists(p.componentKey(liveNodeIdentity)) {
 		return nil
 	}
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)

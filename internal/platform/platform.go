@@ -27,6 +27,7 @@ type Platform struct {
 	podRange *podRange
 	apiPort  int
 	routed   bool // the guard route is ours to remove
+	unitNet  *unitNetwork
 
 	stopNudge context.CancelFunc
 
@@ -117,11 +118,14 @@ func Start(ctx context.Context, opts Options) (_ *Platform, err error) {
 	if err = p.startKwok(); err != nil {
 		return nil, err
 	}
-	if err = p.waitNodesReady(ctx, cfg); err != nil {
-		return nil, err
-	}
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
+		return nil, err
+	}
+	if err = p.startLiveNodes(ctx, cs); err != nil {
+		return nil, err
+	}
+	if err = p.waitNodesReady(ctx, cfg); err != nil {
 		return nil, err
 	}
 	nudgeCtx, stopNudge := context.WithCancel(context.Background())
@@ -155,12 +159,17 @@ func (p *Platform) choosePorts() error {
 }
 
 func (p *Platform) start(name string, args []string) (*process, error) {
+	return p.startNamed(name, filepath.Join(p.opts.BinDir, name), args)
+}
+
+// startNamed runs binary as the child called name (its log is name.log).
+func (p *Platform) startNamed(name, binary string, args []string) (*process, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.stopped {
 		return nil, errors.New("platform is stopping")
 	}
-	proc, err := startProcess(name, filepath.Join(p.opts.BinDir, name), args, p.logDir(), nil)
+	proc, err := startProcess(name, binary, args, p.logDir(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -184,6 +193,9 @@ func (p *Platform) Stop() {
 	}
 	for i := len(children) - 1; i >= 0; i-- {
 		children[i].stop(10 * time.Second)
+	}
+	if p.unitNet != nil {
+		p.unitNet.Close()
 	}
 	if p.routed {
 		if err := removeGuardRoute(p.podRange.CIDR()); err != nil {

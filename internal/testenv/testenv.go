@@ -50,6 +50,14 @@ type Options struct {
 	// RunControllers runs CAFE's controllers in the test process (implies
 	// InstallCRDs).
 	RunControllers bool
+	// LiveNodesPerUnit adds live nodes (real processes in each unit's
+	// network namespace; needs root). The harness builds cafe-node from this
+	// checkout, so a test never runs a stale agent.
+	LiveNodesPerUnit int
+	// LiveImages maps image repositories to packages of this module that
+	// live nodes run for them, e.g. {"cafe/demo": "./cmd/cafe-demo"}; the
+	// harness builds each.
+	LiveImages map[string]string
 }
 
 // Main starts a platform, runs the package's tests and stops the platform.
@@ -71,9 +79,19 @@ func run(m *testing.M, opts Options, env **Env) int {
 	} else {
 		defer os.RemoveAll(dir)
 	}
+	var agent, images string
+	if opts.LiveNodesPerUnit > 0 {
+		if agent, images, err = buildLiveBinaries(filepath.Join(dir, "bin"), opts.LiveImages); err != nil {
+			fmt.Fprintln(os.Stderr, "testenv:", err)
+			return 1
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	p, err := platform.Start(ctx, platform.Options{
+		LiveNodesPerUnit: opts.LiveNodesPerUnit,
+		NodeAgentBinary:  agent,
+		LiveImages:       images,
 		DataDir:      filepath.Join(dir, "platform"),
 		BinDir:       BinDir(),
 		Units:        opts.Units,

@@ -1,0 +1,42 @@
+package testenv
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// buildLiveBinaries builds cafe-node and the packages images map to into
+// dir, and returns the agent's path and the image map in cafe-node's form.
+func buildLiveBinaries(dir string, images map[string]string) (agent, imageMap string, err error) {
+	if os.Geteuid() != 0 {
+		return "", "", fmt.Errorf("live nodes need root (network namespaces); run the tests as root")
+	}
+	agent = filepath.Join(dir, "cafe-node")
+	if err := goBuild(agent, "./cmd/cafe-node"); err != nil {
+		return "", "", err
+	}
+	var entries []string
+	for repo, pkg := range images {
+		bin := filepath.Join(dir, path.Base(pkg))
+		if err := goBuild(bin, pkg); err != nil {
+			return "", "", err
+		}
+		entries = append(entries, repo+"="+bin)
+	}
+	sort.Strings(entries)
+	return agent, strings.Join(entries, ","), nil
+}
+
+func goBuild(out, pkg string) error {
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd.Dir = RepoRoot()
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %v\n%s", pkg, err, msg)
+	}
+	return nil
+}
