@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
+	"github.com/cafe-dev/cafe/internal/releaseops"
 )
 
 func TestDecideConfirmApprovesOnlyTheBatchThatWaits(t *testing.T) {
@@ -53,7 +54,7 @@ func TestDecideConfirmApprovesOnlyTheBatchThatWaits(t *testing.T) {
 		if c.edit != nil {
 			c.edit(cd)
 		}
-		got, err := decideConfirm(cd, c.batch)
+		got, err := releaseops.DecideConfirm(cd, c.batch)
 		switch {
 		case c.wantErr == "" && err != nil:
 			t.Errorf("%s: %v", c.name, err)
@@ -67,7 +68,7 @@ func TestDecideConfirmApprovesOnlyTheBatchThatWaits(t *testing.T) {
 
 func TestConfirmPatchCarriesTheResourceVersionAndTheUser(t *testing.T) {
 	for _, user := range []string{"alice", ""} {
-		data, err := confirmPatch(appsv1alpha1.ReleaseConfirmation{Revision: "pay-v2", Batch: 2}, user, "42")
+		data, err := releaseops.ConfirmPatch(appsv1alpha1.ReleaseConfirmation{Revision: "pay-v2", Batch: 2}, user, "42")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
+	"github.com/cafe-dev/cafe/internal/releaseops"
 )
 
 func newPauseCommand(root *rootOptions) *cobra.Command {
@@ -98,13 +99,13 @@ func (s *session) resume(ctx context.Context, name string) error {
 	if !cd.Spec.Strategy.Paused && !cd.Spec.Release.Abort {
 		r := cd.Status.Release
 		return fmt.Errorf("nothing to resume: %s is neither paused nor aborted (the release is %s, batch %d/%d)%s",
-			name, phaseOrNone(r.Phase), r.Batch, r.TotalBatches, confirmHint(cd))
+			name, releaseops.PhaseOrNone(r.Phase), r.Batch, r.TotalBatches, confirmHint(cd))
 	}
 	aborted := cd.Spec.Release.Abort
 	patch := map[string]any{"spec": map[string]any{"strategy": map[string]any{"paused": false}}}
 	if aborted {
 		patch["spec"].(map[string]any)["release"] = map[string]any{"abort": false}
-		patch["metadata"] = map[string]any{"annotations": confirmedBy(s.user(ctx))}
+		patch["metadata"] = map[string]any{"annotations": releaseops.ConfirmedBy(s.user(ctx))}
 	}
 	if err := s.mergePatch(ctx, cd, patch); err != nil {
 		return err
@@ -118,7 +119,7 @@ func (s *session) resume(ctx context.Context, name string) error {
 }
 
 func confirmHint(cd *appsv1alpha1.CafeDeployment) string {
-	if waitsForConfirmation(cd) {
+	if releaseops.WaitsForConfirmation(cd) {
 		return fmt.Sprintf("; it waits for a confirmation: kubectl cafe confirm %s --batch %d", cd.Name, cd.Status.Release.Batch)
 	}
 	return ""
@@ -138,7 +139,7 @@ func (s *session) abort(ctx context.Context, name string) error {
 		return fmt.Errorf("nothing to abort: the release to revision %s is complete; kubectl cafe rollback %s goes back to the previous revision", r.Revision, name)
 	}
 	patch := map[string]any{
-		"metadata": map[string]any{"annotations": confirmedBy(s.user(ctx))},
+		"metadata": map[string]any{"annotations": releaseops.ConfirmedBy(s.user(ctx))},
 		"spec":     map[string]any{"release": map[string]any{"abort": true}},
 	}
 	if err := s.mergePatch(ctx, cd, patch); err != nil {

@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
+	"github.com/cafe-dev/cafe/internal/releaseops"
 	"github.com/cafe-dev/cafe/internal/revision"
 )
 
@@ -140,7 +141,7 @@ func renderHistory(w io.Writer, v HistoryView) error {
 	if v.Release.Revision.Name == "" {
 		return nil
 	}
-	fmt.Fprintf(w, "\nRelease to revision %s: %s\n", v.Release.Revision, phaseOrNone(appsv1alpha1.ReleasePhase(v.Release.Phase)))
+	fmt.Fprintf(w, "\nRelease to revision %s: %s\n", v.Release.Revision, releaseops.PhaseOrNone(appsv1alpha1.ReleasePhase(v.Release.Phase)))
 	if len(v.Release.Batches) == 0 {
 		_, err := fmt.Fprintln(w, "no batches: every pod already ran this revision")
 		return err

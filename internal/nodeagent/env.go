@@ -30,9 +30,16 @@ func containerEnv(pod *corev1.Pod, c *corev1.Container, podIP, hostIP, unit stri
 	if len(c.EnvFrom) > 0 {
 		return nil, fmt.Errorf("container %s: envFrom is not supported on live nodes (they read no ConfigMaps or Secrets); set env values instead", c.Name)
 	}
+	defined := map[string]string{}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		defined[k] = v
+	}
 	for i, e := range c.Env {
 		if e.ValueFrom == nil {
-			env = append(env, e.Name+"="+e.Value)
+			v := expandVars(e.Value, defined)
+			defined[e.Name] = v
+			env = append(env, e.Name+"="+v)
 			continue
 		}
 		if e.ValueFrom.FieldRef == nil {
@@ -42,9 +49,61 @@ func containerEnv(pod *corev1.Pod, c *corev1.Container, podIP, hostIP, unit stri
 		if err != nil {
 			return nil, fmt.Errorf("container %s: env[%d] (%s): %w", c.Name, i, e.Name, err)
 		}
+		defined[e.Name] = v
 		env = append(env, e.Name+"="+v)
 	}
 	return env, nil
+}
+
+// containerArgs expands $(VAR) in the container's arguments, as kubelet does.
+func containerArgs(c *corev1.Container, env []string) []string {
+	defined := map[string]string{}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		defined[k] = v
+	}
+	out := make([]string, len(c.Args))
+	for i, a := range c.Args {
+		out[i] = expandVars(a, defined)
+	}
+	return out
+}
+
+// expandVars replaces $(NAME) with the value of a variable defined before,
+// as kubelet does: $$ escapes a dollar, and a reference to an undefined
+// variable stays as written.
+func expandVars(s string, defined map[string]string) string {
+	if !strings.Contains(s, "$") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '$' || i+1 == len(s) {
+			b.WriteByte(s[i])
+			continue
+		}
+		switch s[i+1] {
+		case '$':
+			b.WriteByte('$')
+			i++
+		case '(':
+			end := strings.IndexByte(s[i+2:], ')')
+			if end < 0 {
+				b.WriteString(s[i:])
+				return b.String()
+			}
+			name := s[i+2 : i+2+end]
+			if v, ok := defined[name]; ok {
+				b.WriteString(v)
+			} else {
+				b.WriteString(s[i : i+3+end])
+			}
+			i += 2 + end
+		default:
+			b.WriteByte('$')
+		}
+	}
+	return b.String()
 }
 
 func fieldValue(pod *corev1.Pod, path, podIP, hostIP string) (string, error) {

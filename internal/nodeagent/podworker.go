@@ -185,7 +185,7 @@ func (w *podWorker) start(ctx context.Context, pod *corev1.Pod, spec *corev1.Con
 	proc, err := startProcess(processSpec{
 		Netns:   w.a.cfg.Netns,
 		Binary:  img.Binary,
-		Args:    spec.Args,
+		Args:    containerArgs(spec, env),
 		Env:     env,
 		LogPath: filepath.Join(w.a.cfg.DataDir, "pods", pod.Namespace+"_"+pod.Name+"_"+string(pod.UID), spec.Name+".log"),
 	})

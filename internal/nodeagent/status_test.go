@@ -178,3 +178,21 @@ func TestContainerEnv(t *testing.T) {
 		t.Error("a secret reference was accepted on a live node")
 	}
 }
+
+func TestExpandVars(t *testing.T) {
+	defined := map[string]string{"POD_IP": "100.96.1.2", "TAG": "v2"}
+	for in, want := range map[string]string{
+		"$(POD_IP):8080": "100.96.1.2:8080",
+		"version-$(TAG)": "version-v2",
+		"$$(POD_IP)":     "$(POD_IP)",
+		"$(MISSING)-x":   "$(MISSING)-x",
+		"cost $5":        "cost $5",
+		"open $(POD_IP":  "open $(POD_IP",
+		"$(TAG)$(TAG)":   "v2v2",
+		"trailing $":     "trailing $",
+	} {
+		if got := expandVars(in, defined); got != want {
+			t.Errorf("expandVars(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
