@@ -49,7 +49,7 @@ func run(ctx context.Context, o options, logger *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("--listen %s: %w", o.listen, err)
 	}
-	server := proxy.NewServer(handler, proxy.ServerOptions{Logger: logger})
+	server := proxy.NewServer(handler, proxy.ServerOptions{Logger: logger, OnRefuse: metrics.Refused})
 
 	g, ctx := errgroup.WithContext(ctx)
 	var source configSource
@@ -75,7 +75,7 @@ func run(ctx context.Context, o options, logger *slog.Logger) error {
 		g.Go(func() error { return serveUntil(ctx, admin.server, admin.listener) })
 	}
 	g.Go(func() error {
-		return serveUntil(ctx, server, proxy.GuardListener(listener, server.MaxHeaderBytes, metrics.Refused))
+		return serveUntil(ctx, server, listener)
 	})
 	logger.Info("cafe-router started", "listen", listener.Addr().String(), "metricsListen", o.metricsListen, "standalone", o.configFile != "")
 	return g.Wait()
@@ -88,8 +88,15 @@ type configSource interface {
 	newerEpoch(proxy.NewerEpoch)
 }
 
+// server is what serveUntil runs: the router's proxy.Server or the admin
+// http.Server.
+type server interface {
+	Serve(net.Listener) error
+	Shutdown(context.Context) error
+}
+
 // serveUntil serves until ctx ends, then lets in-flight requests finish.
-func serveUntil(ctx context.Context, srv *http.Server, l net.Listener) error {
+func serveUntil(ctx context.Context, srv server, l net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	select {

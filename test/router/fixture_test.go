@@ -188,7 +188,7 @@ func (f *fixture) startRouter(unit string, l net.Listener) {
 	go func() { defer wg.Done(); _ = c.Start(ctx) }()
 	go func() { defer wg.Done(); _ = r.watcher.Run(ctx) }()
 	go func() { defer wg.Done(); _ = r.controller.Run(ctx) }()
-	go func() { defer wg.Done(); _ = srv.Serve(proxy.GuardListener(l, srv.MaxHeaderBytes, nil)) }()
+	go func() { defer wg.Done(); _ = srv.Serve(l) }()
 	go func() { wg.Wait(); close(r.done) }()
 	t.Cleanup(func() {
 		cancel()

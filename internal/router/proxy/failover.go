@@ -124,7 +124,7 @@ func (ex *exchange) failoverTarget(req *http.Request, bodyRead bool) (shard.Unit
 // failOver sends req to target's router, marked so that router serves it
 // and never sends it on. It switches the exchange to forwarding so the
 // response keeps the target's unit header and errors name its router.
-func (h *Handler) failOver(ex *exchange, req *http.Request, target shard.Unit, body *trackedBody) (*http.Response, error) {
+func (h *Handler) failOver(ex *exchange, req *http.Request, target shard.Unit, body *trackedBody) (*upstreamResponse, error) {
 	ex.forward = true
 	ex.failedOver = true
 	ex.target = target

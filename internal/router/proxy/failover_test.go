@@ -37,7 +37,7 @@ func TestFailoverTableSwapIsAtomic(t *testing.T) {
 		mu.Unlock()
 		hb.ServeHTTP(w, r)
 	}), ServerOptions{})
-	go func() { _ = srv.Serve(GuardListener(lb, srv.MaxHeaderBytes, nil)) }()
+	go func() { _ = srv.Serve(lb) }()
 	t.Cleanup(func() { _ = srv.Close() })
 
 	tables := make([]*shard.Table, 8)

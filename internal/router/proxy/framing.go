@@ -37,75 +37,23 @@ type framing struct {
 // endings, and Transfer-Encoding on HTTP/1.0 (it ignores the header and
 // parses the chunked body as the next request).
 func inspectHead(head []byte) (framing, string) {
-	lines := bytes.Split(bytes.TrimSuffix(head, []byte("\r\n\r\n")), []byte("\r\n"))
-	for _, line := range lines {
-		if bytes.IndexByte(line, '\n') >= 0 || bytes.IndexByte(line, '\r') >= 0 {
-			return framing{}, RefuseBareLF
-		}
+	rh, refusal := parseRequestHead(string(head), nil)
+	if refusal != "" {
+		return framing{}, refusal
 	}
-	method, rest, ok1 := bytes.Cut(lines[0], []byte(" "))
-	target, version, ok2 := bytes.Cut(rest, []byte(" "))
-	if !ok1 || !ok2 || len(method) == 0 || len(target) == 0 {
-		return framing{}, RefuseMalformedHead
-	}
-	http10 := string(version) == "HTTP/1.0"
-	if !http10 && string(version) != "HTTP/1.1" {
-		return framing{}, RefuseMalformedHead
-	}
-
-	var f framing
-	var lengths [][]byte
-	var encodings [][]byte
-	for _, line := range lines[1:] {
-		if len(line) > 0 && (line[0] == ' ' || line[0] == '\t') {
-			return framing{}, RefuseObsFold
-		}
-		name, value, ok := bytes.Cut(line, []byte(":"))
-		if !ok {
-			return framing{}, RefuseMalformedHead
-		}
-		value = bytes.Trim(value, " \t")
-		switch {
-		case bytes.EqualFold(name, []byte("Content-Length")):
-			lengths = append(lengths, value)
-		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
-			encodings = append(encodings, value)
-		}
-	}
-	switch {
-	case len(encodings) > 0 && len(lengths) > 0:
-		return framing{}, RefuseContentLengthWithTransferEncoding
-	case len(encodings) > 0 && http10:
-		return framing{}, RefuseTransferEncodingHTTP10
-	case len(encodings) > 1 || len(encodings) == 1 && !bytes.EqualFold(encodings[0], []byte("chunked")):
-		return framing{}, RefuseUnsupportedTransferEncoding
-	case len(encodings) == 1:
-		f.chunked = true
-	case len(lengths) > 0:
-		for _, l := range lengths[1:] {
-			if !bytes.Equal(l, lengths[0]) {
-				return framing{}, RefuseBadContentLength
-			}
-		}
-		n, ok := parseDecimal(lengths[0])
-		if !ok {
-			return framing{}, RefuseBadContentLength
-		}
-		f.length = n
-	}
-	return f, ""
+	return rh.framing, ""
 }
 
-func parseDecimal(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 18 {
+func parseDecimal(s string) (int64, bool) {
+	if len(s) == 0 || len(s) > 18 {
 		return 0, false
 	}
-	for _, c := range b {
-		if c < '0' || c > '9' {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
 			return 0, false
 		}
 	}
-	n, err := strconv.ParseInt(string(b), 10, 64)
+	n, err := strconv.ParseInt(s, 10, 64)
 	return n, err == nil
 }
 

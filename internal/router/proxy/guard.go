@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 )
 
-// GuardListener wraps l so each connection's request framing is checked by
+// newGuardedConn wraps c so each request's framing is checked by
 // inspectHead before net/http parses it. A refused request reaches the
 // server as a malformed request line, which it answers with 400 and a
 // closed connection, so no byte after the refused request is ever parsed.
@@ -18,12 +18,12 @@ import (
 // The guard follows each request's body (Content-Length or chunked) to
 // find the next head. maxHeaderBytes must be the server's MaxHeaderBytes:
 // heads larger than the server accepts pass through for it to answer 431.
-// Wrap the listener inside any TLS listener, and serve HTTP/1.1 only. A
-// server using it should come from NewServer, whose ConnContext lets the
-// handler stop inspection when a connection is upgraded. onRefuse, if not
-// nil, receives each refusal's reason.
-func GuardListener(l net.Listener, maxHeaderBytes int, onRefuse func(reason string)) net.Listener {
-	return &guardListener{Listener: l, maxHead: maxHeaderBytes + guardHeadSlack, onRefuse: onRefuse}
+// Wrap the connection inside any TLS, and serve HTTP/1 only. The server's
+// ConnContext must be guardConnContext, which lets the handler stop
+// inspection when a connection is upgraded. onRefuse receives each
+// refusal's reason.
+func newGuardedConn(c net.Conn, maxHeaderBytes int, onRefuse func(reason string)) *guardedConn {
+	return &guardedConn{Conn: c, in: bufio.NewReader(c), maxHead: maxHeaderBytes + guardHeadSlack, onRefuse: onRefuse}
 }
 
 // guardHeadSlack covers what net/http reads beyond MaxHeaderBytes before it
@@ -35,20 +35,6 @@ const maxChunkLine = 4096
 
 // refusedRequest is what the server sees instead of a refused request.
 var refusedRequest = []byte("CAFE-REFUSED\r\n\r\n")
-
-type guardListener struct {
-	net.Listener
-	maxHead  int
-	onRefuse func(string)
-}
-
-func (l *guardListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return &guardedConn{Conn: c, in: bufio.NewReader(c), maxHead: l.maxHead, onRefuse: l.onRefuse}, nil
-}
 
 type guardState int
 
@@ -227,9 +213,7 @@ func (g *guardedConn) step(line []byte) {
 // refuse replaces the current request with one the server rejects, and
 // hands it nothing after.
 func (g *guardedConn) refuse(reason string) {
-	if g.onRefuse != nil {
-		g.onRefuse(reason)
-	}
+	g.onRefuse(reason)
 	g.out = append(g.out, refusedRequest...)
 	g.head, g.line = nil, nil
 	g.state = closing
@@ -238,9 +222,7 @@ func (g *guardedConn) refuse(reason string) {
 // poison handles a malformed body: the server gets the bad bytes, fails the
 // body and closes the connection, and nothing after them is handed over.
 func (g *guardedConn) poison(line []byte) {
-	if g.onRefuse != nil {
-		g.onRefuse(RefuseMalformedHead)
-	}
+	g.onRefuse(RefuseMalformedHead)
 	g.out = append(g.out, line...)
 	g.state = closing
 }

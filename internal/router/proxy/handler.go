@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/http/httputil"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -49,9 +48,9 @@ type NewerEpoch struct {
 type Options struct {
 	// Unit is this router's unit, as named in the shard maps.
 	Unit string
-	// Transport carries upstream and router-to-router requests; nil means
-	// NewTransport(TransportOptions{}).
-	Transport http.RoundTripper
+	// Upstream tunes the client for upstream and router-to-router
+	// requests.
+	Upstream TransportOptions
 	// MaxBodyBytes bounds request bodies (413 beyond); 0 means
 	// DefaultMaxBodyBytes.
 	MaxBodyBytes int64
@@ -77,7 +76,7 @@ type Options struct {
 type Handler struct {
 	unit       string
 	unitHeader []string
-	transport  http.RoundTripper
+	upstreams  *upstreamPool
 	maxBody    int64
 	outlier    OutlierPolicy
 	metrics    *Metrics
@@ -85,7 +84,6 @@ type Handler struct {
 	sampleRate float64
 	onNewer    func(NewerEpoch)
 	now        func() time.Time
-	proxy      *httputil.ReverseProxy
 
 	routes atomic.Pointer[routeTable]
 
@@ -107,7 +105,7 @@ func NewHandler(o Options) (*Handler, error) {
 	h := &Handler{
 		unit:       o.Unit,
 		unitHeader: []string{o.Unit},
-		transport:  o.Transport,
+		upstreams:  newUpstreamPool(o.Upstream),
 		maxBody:    o.MaxBodyBytes,
 		outlier:    o.Outlier.withDefaults(),
 		metrics:    o.Metrics,
@@ -118,9 +116,6 @@ func NewHandler(o Options) (*Handler, error) {
 		slots:      map[string]*mapSlot{},
 		pools:      map[string]*endpointPool{},
 	}
-	if h.transport == nil {
-		h.transport = NewTransport(TransportOptions{})
-	}
 	if h.maxBody <= 0 {
 		h.maxBody = DefaultMaxBodyBytes
 	}
@@ -130,7 +125,6 @@ func NewHandler(o Options) (*Handler, error) {
 	if h.now == nil {
 		h.now = time.Now
 	}
-	h.proxy = h.newReverseProxy()
 	h.routes.Store(newRouteTable(nil))
 	return h, nil
 }
@@ -203,10 +197,12 @@ func (h *Handler) pool(route string) *endpointPool {
 	return p
 }
 
-// exchange is one request's routing decision and outcome, shared with the
-// upstream transport through the request context.
+// exchange is one request's routing decision and outcome.
 type exchange struct {
-	h       *Handler
+	h *Handler
+	// ctx is the request's context, bounded by the route's request
+	// timeout once a route is known.
+	ctx     context.Context
 	route   *compiledRoute
 	target  shard.Unit
 	forward bool
@@ -231,17 +227,18 @@ type exchange struct {
 	upstream string
 	// chosen is the endpoint whose response is being streamed; its
 	// in-flight count drops when the request ends.
-	chosen    *endpoint
-	err       error
+	chosen *endpoint
+	err    error
+	// abort is set when a response was cut short: the client's connection
+	// must end so it cannot take the partial body for a whole one.
+	abort     bool
 	requestID string
 	rec       recorder
 }
 
-type exchangeKey struct{}
-
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := h.now()
-	ex := &exchange{h: h, group: "none", requestID: ensureRequestID(r)}
+	ex := &exchange{h: h, ctx: r.Context(), group: "none", requestID: ensureRequestID(r)}
 	ex.rec.ResponseWriter = w
 	h.route(ex, r)
 	if ex.chosen != nil {
@@ -258,6 +255,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.metrics.observe(unit, ex.group, routeName, ex.rec.status, elapsed.Seconds())
 	if h.sampled() {
 		h.logAccess(r, ex, routeName, elapsed)
+	}
+	if ex.abort {
+		abortResponse(w)
 	}
 }
 
@@ -370,13 +370,27 @@ func (h *Handler) route(ex *exchange, r *http.Request) {
 	if r.Body != nil && r.Body != http.NoBody {
 		r.Body = http.MaxBytesReader(w, r.Body, h.maxBody)
 	}
-	ctx := context.WithValue(r.Context(), exchangeKey{}, ex)
 	if d := route.Timeouts.Request; d > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, d)
+		ex.ctx, cancel = context.WithTimeout(ex.ctx, d)
 		defer cancel()
 	}
-	h.proxy.ServeHTTP(w, r.WithContext(ctx))
+	resp, err := h.roundTrip(ex, r)
+	if err != nil {
+		h.proxyError(ex, err)
+		return
+	}
+	defer resp.close()
+	h.relay(ex, w, r, resp)
+}
+
+// pastDeadline reports whether the request's own timeout ended it.
+func (ex *exchange) pastDeadline() bool {
+	if errors.Is(ex.ctx.Err(), context.DeadlineExceeded) {
+		return true
+	}
+	d, ok := ex.ctx.Deadline()
+	return ok && !time.Now().Before(d)
 }
 
 // noteRemoteEpoch reads a forwarded request's epoch and reports it when it

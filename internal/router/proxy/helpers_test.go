@@ -98,8 +98,8 @@ func compile(t testing.TB, spec shard.MapSpec) *shard.Table {
 	return table
 }
 
-// router is a Handler served on loopback through NewServer and
-// GuardListener, as in production.
+// router is a Handler served on loopback through NewServer, as in
+// production.
 type router struct {
 	*Handler
 	addr string
@@ -128,8 +128,11 @@ func startRouter(t testing.TB, l net.Listener, o Options, so ServerOptions, rout
 	if err := h.SetRoutes(routes); err != nil {
 		t.Fatal(err)
 	}
+	if so.OnRefuse == nil {
+		so.OnRefuse = o.Metrics.Refused
+	}
 	srv := NewServer(h, so)
-	go func() { _ = srv.Serve(GuardListener(l, srv.MaxHeaderBytes, o.Metrics.Refused)) }()
+	go func() { _ = srv.Serve(l) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	return &router{Handler: h, addr: l.Addr().String()}
 }

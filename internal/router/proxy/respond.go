@@ -5,9 +5,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"time"
 )
 
@@ -37,39 +39,20 @@ func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 // reject answers a request the router will not pass on, with a plain-text
 // body that says why.
 func (h *Handler) reject(ex *exchange, status int, reason string) {
+	body := fmt.Sprintf("%d %s: %s\n", status, http.StatusText(status), reason)
 	header := ex.rec.Header()
 	header["Content-Type"] = []string{"text/plain; charset=utf-8"}
+	header["Content-Length"] = []string{strconv.Itoa(len(body))}
 	header["X-Content-Type-Options"] = []string{"nosniff"}
 	header[HeaderUnit] = h.unitHeader
 	header[HeaderRequestID] = []string{ex.requestID}
 	ex.rec.WriteHeader(status)
-	_, _ = fmt.Fprintf(&ex.rec, "%d %s: %s\n", status, http.StatusText(status), reason)
-}
-
-// modifyResponse stamps the serving unit. A peer router stamps its own
-// unit, which is kept; its absence means an older router, so the target's
-// name stands in.
-func (h *Handler) modifyResponse(resp *http.Response) error {
-	ex := resp.Request.Context().Value(exchangeKey{}).(*exchange)
-	switch {
-	case !ex.forward:
-		resp.Header[HeaderUnit] = h.unitHeader
-	case resp.Header.Get(HeaderUnit) == "":
-		resp.Header[HeaderUnit] = []string{ex.target.Name}
-	}
-	if id := resp.Request.Header[HeaderRequestID]; len(id) > 0 {
-		resp.Header[HeaderRequestID] = id
-	}
-	if resp.StatusCode == http.StatusSwitchingProtocols {
-		stopInspecting(resp.Request.Context())
-	}
-	return nil
+	_, _ = io.WriteString(&ex.rec, body)
 }
 
 // proxyError turns a failed exchange into a response. Bodies name units and
 // routes, never upstream addresses, which stay in the log.
-func (h *Handler) proxyError(w http.ResponseWriter, r *http.Request, err error) {
-	ex := r.Context().Value(exchangeKey{}).(*exchange)
+func (h *Handler) proxyError(ex *exchange, err error) {
 	ex.err = err
 	var noEndpoint *noEndpointError
 	var tooLarge *http.MaxBytesError
@@ -81,10 +64,10 @@ func (h *Handler) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 		h.reject(ex, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body exceeds the limit of %d bytes", tooLarge.Limit))
 	case errors.As(err, &badBody):
 		h.reject(ex, http.StatusBadRequest, "the request body is malformed or was cut short")
-	case errors.Is(r.Context().Err(), context.Canceled):
+	case errors.Is(ex.ctx.Err(), context.Canceled):
 		// The client is gone; 499 (client closed request) is only recorded.
 		ex.rec.status = 499
-	case errors.Is(r.Context().Err(), context.DeadlineExceeded):
+	case ex.pastDeadline():
 		h.reject(ex, http.StatusGatewayTimeout, fmt.Sprintf("route %q did not answer within its %v request timeout", ex.route.Name, ex.route.Timeouts.Request))
 	case errors.Is(err, errResponseHeaderTimeout):
 		h.reject(ex, http.StatusGatewayTimeout, fmt.Sprintf("%s did not send response headers within %v (%d attempts)%s", ex.targetDescription(), ex.route.Timeouts.ResponseHeader, ex.attempts, ex.failoverNote()))

@@ -43,20 +43,20 @@ func TestRetryAllowed(t *testing.T) {
 }
 
 func TestClassify(t *testing.T) {
-	live := (&http.Request{}).WithContext(context.Background())
+	live := &exchange{ctx: context.Background()}
 	canceledCtx, cancel := context.WithCancel(context.Background())
 	cancel()
-	canceled := live.WithContext(canceledCtx)
+	canceled := &exchange{ctx: canceledCtx}
 	expiredCtx, cancelExpired := context.WithDeadline(context.Background(), time.Unix(0, 0))
 	defer cancelExpired()
-	expired := live.WithContext(expiredCtx)
-	status := func(code int) *http.Response { return &http.Response{StatusCode: code} }
+	expired := &exchange{ctx: expiredCtx}
+	status := func(code int) *upstreamResponse { return &upstreamResponse{status: code} }
 	dialErr := &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}
 	readErr := &net.OpError{Op: "read", Net: "tcp", Err: errors.New("connection reset")}
 	tests := []struct {
 		name string
-		req  *http.Request
-		resp *http.Response
+		ex   *exchange
+		resp *upstreamResponse
 		err  error
 		want attemptResult
 	}{
@@ -74,7 +74,7 @@ func TestClassify(t *testing.T) {
 		{"body too large", live, nil, &http.MaxBytesError{Limit: 1}, attemptResult{kind: attemptFinal}},
 	}
 	for _, tc := range tests {
-		if got := classify(tc.req, tc.resp, tc.err); got != tc.want {
+		if got := tc.ex.classify(tc.resp, tc.err); got != tc.want {
 			t.Errorf("%s: classify = %+v, want %+v", tc.name, got, tc.want)
 		}
 	}

@@ -105,14 +105,12 @@ func TestSmugglingIsRefused(t *testing.T) {
 	}
 	h.SetShardMap("users", compile(t, twoUnitMap(1, l.Addr().String(), "127.0.0.1:1")))
 	h.SetEndpoints("accounts", []string{b.addr()})
-	srv := NewServer(h, ServerOptions{})
-	go func() {
-		_ = srv.Serve(GuardListener(l, srv.MaxHeaderBytes, func(reason string) {
-			mu.Lock()
-			refusals = append(refusals, reason)
-			mu.Unlock()
-		}))
-	}()
+	srv := NewServer(h, ServerOptions{OnRefuse: func(reason string) {
+		mu.Lock()
+		refusals = append(refusals, reason)
+		mu.Unlock()
+	}})
+	go func() { _ = srv.Serve(l) }()
 	t.Cleanup(func() { _ = srv.Close() })
 
 	const key = "X-Cafe-Uid: U0001\r\n"
@@ -194,7 +192,7 @@ func TestSmugglingIsRefused(t *testing.T) {
 	}
 }
 
-// TestGoAloneAcceptsSmuggling records why GuardListener exists: without it,
+// TestGoAloneAcceptsSmuggling records why the guard exists: without it,
 // net/http serves the request hidden behind Content-Length with
 // Transfer-Encoding. If this starts failing, net/http has learned to refuse
 // it and the guard's own check may be dropped.

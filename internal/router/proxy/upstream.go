@@ -5,39 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httputil"
-	"sync"
-	"time"
 )
-
-func (h *Handler) newReverseProxy() *httputil.ReverseProxy {
-	return &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			// The host is chosen per attempt by upstreamTransport; the
-			// original Host header is kept so upstreams and peer routers
-			// see the host the client asked for.
-			pr.Out.URL.Scheme = "http"
-			if xff := pr.In.Header["X-Forwarded-For"]; len(xff) > 0 {
-				pr.Out.Header["X-Forwarded-For"] = xff
-			}
-			pr.SetXForwarded()
-		},
-		Transport:      &upstreamTransport{h: h},
-		BufferPool:     copyBuffers{},
-		ModifyResponse: h.modifyResponse,
-		ErrorHandler:   h.proxyError,
-		ErrorLog:       slog.NewLogLogger(h.logger.Handler(), slog.LevelWarn),
-	}
-}
-
-// upstreamTransport picks the endpoint for each attempt and retries what is
-// safe to retry.
-type upstreamTransport struct {
-	h *Handler
-}
 
 // errResponseHeaderTimeout is the cause when an attempt's response headers
 // did not arrive within the route's ResponseHeader timeout.
@@ -56,9 +26,10 @@ func (e *noEndpointError) Error() string {
 	return fmt.Sprintf("unit %q has no usable endpoint for route %q: all %d endpoints are ejected after repeated failures and were tried anyway", e.unit, e.route, e.total)
 }
 
-func (t *upstreamTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	ex := req.Context().Value(exchangeKey{}).(*exchange)
-	h := t.h
+// roundTrip sends the request to this unit's endpoints (or the owning
+// unit's router), retrying what is safe to retry, and fails it over to the
+// unit's failoverTo when this unit cannot serve it.
+func (h *Handler) roundTrip(ex *exchange, req *http.Request) (*upstreamResponse, error) {
 	body := trackBody(req)
 	var tried triedList
 
@@ -76,7 +47,7 @@ func (t *upstreamTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		ex.attempts++
 		ex.upstream = addr
 		resp, err := h.attempt(ex, req, addr, body)
-		result := classify(req, resp, err)
+		result := ex.classify(resp, err)
 		bodyRead, bodyErr := body.state()
 		if bodyErr != nil && err != nil {
 			// The client's body failed, not the upstream.
@@ -153,53 +124,32 @@ func (ex *exchange) next(tried *triedList) (*endpoint, string, error) {
 }
 
 // attempt sends one copy of req to addr.
-func (h *Handler) attempt(ex *exchange, req *http.Request, addr string, body *trackedBody) (*http.Response, error) {
-	out := *req
-	u := *req.URL
-	u.Host = addr
-	out.URL = &u
+func (h *Handler) attempt(ex *exchange, req *http.Request, addr string, body *trackedBody) (*upstreamResponse, error) {
+	out := &upstreamRequest{
+		body:           nil,
+		bodyLength:     req.ContentLength,
+		replayable:     replayable(req),
+		noResponseBody: req.Method == http.MethodHead,
+		headerTimeout:  ex.route.Timeouts.ResponseHeader,
+	}
 	if body != nil {
-		out.Body = body
+		out.body = body
 	}
-	d := ex.route.Timeouts.ResponseHeader
-	if d <= 0 {
-		return h.transport.RoundTrip(&out)
+	if out.headerTimeout <= 0 {
+		out.headerTimeout = h.upstreams.o.ResponseHeaderTimeout
 	}
-	// A context deadline would also cut the response body; this timer
-	// only covers the wait for headers.
-	ctx, cancel := context.WithCancelCause(req.Context())
-	timer := time.AfterFunc(d, func() { cancel(errResponseHeaderTimeout) })
-	resp, err := h.transport.RoundTrip(out.WithContext(ctx))
-	if !timer.Stop() && err != nil {
-		err = fmt.Errorf("%w after %v", errResponseHeaderTimeout, d)
-	}
-	if err != nil {
-		cancel(nil)
-		return nil, err
-	}
-	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: func() { cancel(nil) }}
-	return resp, nil
+	buf := headBufferPool.Get().(*[]byte)
+	defer headBufferPool.Put(buf)
+	*buf = appendRequestHead((*buf)[:0], req, body != nil)
+	out.head = *buf
+	return h.upstreams.roundTrip(ex.ctx, addr, out, body)
 }
 
-type cancelOnClose struct {
-	io.ReadCloser
-	cancel func()
-}
-
-func (c *cancelOnClose) Close() error {
-	err := c.ReadCloser.Close()
-	c.cancel()
-	return err
-}
-
-// trackedBody records whether the transport read the request body, which
+// trackedBody records whether an attempt read the request body, which
 // decides whether the body can be sent again, and any error reading it,
-// which is the client's fault, not the upstream's. Close is a no-op: the
-// server closes the real body when the handler returns, and the transport
-// may close a body after RoundTrip returns, which must not end a retry.
+// which is the client's fault, not the upstream's.
 type trackedBody struct {
-	body io.ReadCloser
-	mu   sync.Mutex
+	body io.Reader
 	read bool
 	err  error
 }
@@ -213,23 +163,17 @@ func trackBody(req *http.Request) *trackedBody {
 
 func (b *trackedBody) Read(p []byte) (int, error) {
 	n, err := b.body.Read(p)
-	b.mu.Lock()
 	b.read = true
 	if err != nil && err != io.EOF {
 		b.err = err
 	}
-	b.mu.Unlock()
 	return n, err
 }
-
-func (b *trackedBody) Close() error { return nil }
 
 func (b *trackedBody) state() (read bool, err error) {
 	if b == nil {
 		return false, nil
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	return b.read, b.err
 }
 
@@ -264,25 +208,25 @@ const (
 	attemptFinal
 )
 
-func classify(req *http.Request, resp *http.Response, err error) attemptResult {
+func (ex *exchange) classify(resp *upstreamResponse, err error) attemptResult {
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		var opErr *net.OpError
 		switch {
-		case errors.As(err, &tooLarge), errors.Is(req.Context().Err(), context.Canceled):
+		case errors.As(err, &tooLarge), errors.Is(ex.ctx.Err(), context.Canceled):
 			return attemptResult{kind: attemptFinal}
-		case errors.Is(req.Context().Err(), context.DeadlineExceeded):
+		case ex.pastDeadline():
 			return attemptResult{failed: true, kind: attemptFinal}
 		case errors.As(err, &opErr) && opErr.Op == "dial":
 			return attemptResult{failed: true, kind: attemptNotConnected}
 		}
 		return attemptResult{failed: true, kind: attemptTransient}
 	}
-	switch resp.StatusCode {
+	switch resp.status {
 	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		return attemptResult{failed: true, kind: attemptTransient}
 	}
-	if resp.StatusCode >= 500 {
+	if resp.status >= 500 {
 		return attemptResult{failed: true, kind: attemptFinal}
 	}
 	return attemptResult{kind: attemptSucceeded}
@@ -311,18 +255,10 @@ func idempotent(method string) bool {
 
 // discard drains a little of a response that will be retried, so its
 // connection can be reused, and closes it.
-func discard(resp *http.Response) {
+func discard(resp *upstreamResponse) {
 	if resp == nil {
 		return
 	}
-	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
-	_ = resp.Body.Close()
+	_, _ = io.CopyN(io.Discard, resp, 64<<10)
+	resp.close()
 }
-
-// copyBuffers pools the reverse proxy's 32 KiB copy buffers.
-type copyBuffers struct{}
-
-var copyBufferPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
-
-func (copyBuffers) Get() []byte  { return *copyBufferPool.Get().(*[]byte) }
-func (copyBuffers) Put(b []byte) { copyBufferPool.Put(&b) }

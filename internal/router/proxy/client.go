@@ -1,0 +1,265 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+)
+
+// upstreamPool is the router's HTTP/1.1 client for upstreams and peer
+// routers. A router talks to few addresses with many requests each, so it
+// keeps a deep stack of idle keep-alive connections per address and runs
+// each exchange on the caller's goroutine: no per-connection goroutines,
+// no channel hand-offs, as net/http's Transport has.
+type upstreamPool struct {
+	o      TransportOptions
+	dialer net.Dialer
+
+	mu   sync.Mutex
+	idle map[string][]*upstreamConn
+}
+
+func newUpstreamPool(o TransportOptions) *upstreamPool {
+	o = o.withDefaults()
+	return &upstreamPool{
+		o:      o,
+		dialer: net.Dialer{Timeout: o.DialTimeout, KeepAlive: o.KeepAlive},
+		idle:   map[string][]*upstreamConn{},
+	}
+}
+
+// upstreamConn is one connection to an upstream with its buffers and the
+// scratch space of the exchange it carries.
+type upstreamConn struct {
+	conn   net.Conn
+	br     *bufio.Reader
+	bw     *bufio.Writer
+	addr   string
+	pool   *upstreamPool
+	idleAt time.Time
+	reused bool
+	// headBuf and fields hold the response head being parsed.
+	headBuf []byte
+	fields  []headerField
+	resp    upstreamResponse
+}
+
+// get returns an idle connection to addr, most recently used first (warm,
+// and least likely to have been closed by the peer), or dials one.
+func (p *upstreamPool) get(ctx context.Context, addr string) (*upstreamConn, error) {
+	now := time.Now()
+	for {
+		p.mu.Lock()
+		stack := p.idle[addr]
+		if len(stack) == 0 {
+			p.mu.Unlock()
+			break
+		}
+		uc := stack[len(stack)-1]
+		stack[len(stack)-1] = nil
+		p.idle[addr] = stack[:len(stack)-1]
+		p.mu.Unlock()
+		idle := now.Sub(uc.idleAt)
+		if idle < p.o.IdleConnTimeout && (idle < probeIdleAfter || peerOpen(uc.conn)) {
+			uc.reused = true
+			return uc, nil
+		}
+		_ = uc.conn.Close()
+	}
+	c, err := p.dialer.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return &upstreamConn{
+		conn: c,
+		br:   bufio.NewReaderSize(c, 4<<10),
+		bw:   bufio.NewWriterSize(c, 4<<10),
+		addr: addr,
+		pool: p,
+	}, nil
+}
+
+// probeIdleAfter is how long a connection may sit idle before it is checked
+// for a close by the peer before reuse. A request sent on a connection the
+// peer closed fails, and only a replayable one may then be sent again.
+const probeIdleAfter = 50 * time.Millisecond
+
+// put returns a connection whose exchange ended cleanly to the idle stack.
+func (p *upstreamPool) put(uc *upstreamConn) {
+	uc.idleAt = time.Now()
+	p.mu.Lock()
+	stack := p.idle[uc.addr]
+	var expired *upstreamConn
+	if len(stack) > 0 && uc.idleAt.Sub(stack[0].idleAt) >= p.o.IdleConnTimeout {
+		// The bottom of the stack is reached last; drop it once stale.
+		expired = stack[0]
+		stack = append(stack[:0], stack[1:]...)
+	}
+	if len(stack) >= p.o.MaxIdleConnsPerHost {
+		p.idle[uc.addr] = stack
+		p.mu.Unlock()
+		_ = uc.conn.Close()
+	} else {
+		p.idle[uc.addr] = append(stack, uc)
+		p.mu.Unlock()
+	}
+	if expired != nil {
+		_ = expired.conn.Close()
+	}
+}
+
+// closeIdle closes every idle connection.
+func (p *upstreamPool) closeIdle() {
+	p.mu.Lock()
+	idle := p.idle
+	p.idle = map[string][]*upstreamConn{}
+	p.mu.Unlock()
+	for _, stack := range idle {
+		for _, uc := range stack {
+			_ = uc.conn.Close()
+		}
+	}
+}
+
+// upstreamRequest is one attempt's request: a serialized head and the body
+// to stream after it.
+type upstreamRequest struct {
+	head []byte
+	// body is nil for none; bodyLength is its Content-Length, or -1 to
+	// send it chunked.
+	body       io.Reader
+	bodyLength int64
+	// replayable lets a request that met a connection the peer had closed
+	// be sent once more on a new connection.
+	replayable bool
+	// noResponseBody is set for HEAD.
+	noResponseBody bool
+	headerTimeout  time.Duration
+}
+
+// roundTrip sends req to addr and returns the response with its head read
+// and its body ready to stream. The caller must close the response.
+func (p *upstreamPool) roundTrip(ctx context.Context, addr string, req *upstreamRequest, body *trackedBody) (*upstreamResponse, error) {
+	for {
+		uc, err := p.get(ctx, addr)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := uc.exchange(ctx, req, body)
+		if err == nil {
+			return resp, nil
+		}
+		_ = uc.conn.Close()
+		bodyRead, _ := body.state()
+		var closed *peerClosedError
+		if uc.reused && errors.As(err, &closed) && req.replayable && !bodyRead {
+			continue // a keep-alive race: the peer closed the idle connection
+		}
+		return nil, err
+	}
+}
+
+// peerClosedError is a reused connection that ended before a byte of the
+// response arrived.
+type peerClosedError struct{ err error }
+
+func (e *peerClosedError) Error() string {
+	return "connection closed before the response began: " + e.err.Error()
+}
+func (e *peerClosedError) Unwrap() error { return e.err }
+
+// exchange writes the request and reads the response head. The request's
+// context deadline bounds the whole exchange, body streaming included; the
+// header timeout bounds the wait for the response head.
+func (uc *upstreamConn) exchange(ctx context.Context, req *upstreamRequest, body *trackedBody) (*upstreamResponse, error) {
+	deadline, hasDeadline := ctx.Deadline()
+	if hasDeadline {
+		_ = uc.conn.SetDeadline(deadline)
+	}
+	stop := func() bool { return true }
+	if ctx.Done() != nil {
+		// A client that goes away, or the request deadline, ends the
+		// exchange wherever it is.
+		stop = context.AfterFunc(ctx, func() { _ = uc.conn.SetDeadline(aLongTimeAgo) })
+	}
+	resp, err := uc.send(req, body, deadline, hasDeadline)
+	if err != nil {
+		stop()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, err
+	}
+	resp.stop, resp.resetDeadline = stop, hasDeadline
+	return resp, nil
+}
+
+// aLongTimeAgo is a deadline that interrupts blocked I/O at once;
+// noDeadline removes one.
+var (
+	aLongTimeAgo = time.Unix(1, 0)
+	noDeadline   time.Time
+)
+
+func (uc *upstreamConn) send(req *upstreamRequest, body *trackedBody, deadline time.Time, hasDeadline bool) (*upstreamResponse, error) {
+	_, _ = uc.bw.Write(req.head)
+	if body != nil {
+		if err := writeBody(uc.bw, body, req.bodyLength); err != nil {
+			return nil, err
+		}
+	}
+	if err := uc.bw.Flush(); err != nil {
+		if uc.reused {
+			err = &peerClosedError{err: err}
+		}
+		return nil, err
+	}
+	headerDeadline := time.Now().Add(req.headerTimeout)
+	byHeaderTimeout := !hasDeadline || headerDeadline.Before(deadline)
+	if byHeaderTimeout {
+		_ = uc.conn.SetReadDeadline(headerDeadline)
+	}
+	resp, err := uc.readResponse(req.noResponseBody)
+	if err != nil {
+		var netErr net.Error
+		if byHeaderTimeout && errors.As(err, &netErr) && netErr.Timeout() {
+			return nil, fmt.Errorf("%w after %v", errResponseHeaderTimeout, req.headerTimeout)
+		}
+		return nil, err
+	}
+	if byHeaderTimeout {
+		if hasDeadline {
+			_ = uc.conn.SetReadDeadline(deadline)
+		} else {
+			_ = uc.conn.SetReadDeadline(time.Time{})
+		}
+	}
+	return resp, nil
+}
+
+// writeBody streams a request body: exactly length bytes, or chunked when
+// length is -1.
+func writeBody(w *bufio.Writer, body *trackedBody, length int64) error {
+	if length >= 0 {
+		n, err := io.Copy(w, io.LimitReader(body, length))
+		if err == nil && n < length {
+			err = io.ErrUnexpectedEOF
+		}
+		return err
+	}
+	buf := copyBufferPool.Get().(*[]byte)
+	defer copyBufferPool.Put(buf)
+	cw := chunkedWriter{w}
+	if _, err := io.CopyBuffer(cw, body, *buf); err != nil {
+		return err
+	}
+	return cw.close()
+}
+
+// copyBufferPool pools 32 KiB body copy buffers.
+var copyBufferPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}

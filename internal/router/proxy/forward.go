@@ -1,0 +1,120 @@
+package proxy
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// hopByHop are the fields that describe one connection, not the message,
+// and are never passed on (RFC 9110 section 7.6.1), besides those a
+// Connection field names. X-Forwarded-* are rewritten, Expect is answered
+// by the router's own server, Content-Length is written from the body.
+var hopByHop = map[string]bool{
+	"Connection":          true,
+	"Proxy-Connection":    true,
+	"Keep-Alive":          true,
+	"Proxy-Authenticate":  true,
+	"Proxy-Authorization": true,
+	"Te":                  true,
+	"Trailer":             true,
+	"Transfer-Encoding":   true,
+	"Upgrade":             true,
+}
+
+// notPassedUp are request fields the router writes itself.
+var notPassedUp = map[string]bool{
+	"Host":              true,
+	"Content-Length":    true,
+	"Expect":            true,
+	"X-Forwarded-For":   true,
+	"X-Forwarded-Host":  true,
+	"X-Forwarded-Proto": true,
+}
+
+var headBufferPool = sync.Pool{New: func() any { b := make([]byte, 0, 2<<10); return &b }}
+
+// appendRequestHead serializes the request to send upstream: the client's
+// target and fields minus hop-by-hop ones, X-Forwarded-For, -Host and
+// -Proto, the body's framing, and for an upgrade the Upgrade field.
+func appendRequestHead(b []byte, r *http.Request, hasBody bool) []byte {
+	target := r.RequestURI
+	if target == "" || r.ProtoMajor == 2 {
+		target = r.URL.RequestURI()
+	}
+	b = append(b, r.Method...)
+	b = append(b, ' ')
+	b = append(b, target...)
+	b = append(b, " HTTP/1.1\r\nHost: "...)
+	b = append(b, r.Host...)
+	b = append(b, "\r\n"...)
+	connection := r.Header["Connection"]
+	for name, values := range r.Header {
+		if hopByHop[name] || notPassedUp[name] || listedIn(connection, name) {
+			continue
+		}
+		for _, v := range values {
+			b = appendField(b, name, v)
+		}
+	}
+	b = append(b, "X-Forwarded-For: "...)
+	for _, prior := range r.Header["X-Forwarded-For"] {
+		b = append(b, prior...)
+		b = append(b, ", "...)
+	}
+	b = append(b, clientIP(r.RemoteAddr)...)
+	b = appendField(append(b, "\r\n"...), "X-Forwarded-Host", r.Host)
+	proto := "http"
+	if r.TLS != nil {
+		proto = "https"
+	}
+	b = appendField(b, "X-Forwarded-Proto", proto)
+	if up := upgradeType(r.Header); up != "" {
+		b = appendField(appendField(b, "Connection", "Upgrade"), "Upgrade", up)
+	}
+	switch {
+	case hasBody && r.ContentLength > 0:
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, r.ContentLength, 10)
+		b = append(b, "\r\n"...)
+	case hasBody:
+		b = append(b, "Transfer-Encoding: chunked\r\n"...)
+	case r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch:
+		b = append(b, "Content-Length: 0\r\n"...)
+	}
+	return append(b, "\r\n"...)
+}
+
+func appendField(b []byte, name, value string) []byte {
+	b = append(b, name...)
+	b = append(b, ": "...)
+	b = append(b, value...)
+	return append(b, "\r\n"...)
+}
+
+// listedIn reports whether a Connection field names a field.
+func listedIn(connection []string, name string) bool {
+	for _, v := range connection {
+		if hasToken(v, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// upgradeType is the protocol a request asks to upgrade to, if it asks.
+func upgradeType(h http.Header) string {
+	if !listedIn(h["Connection"], "Upgrade") {
+		return ""
+	}
+	return h.Get("Upgrade")
+}
+
+// clientIP is the address part of a RemoteAddr.
+func clientIP(remote string) string {
+	if i := strings.LastIndexByte(remote, ':'); i > 0 && strings.IndexByte(remote[i:], ']') < 0 {
+		remote = remote[:i]
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(remote, "["), "]")
+}

@@ -1,0 +1,323 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// h2Preface starts every HTTP/2 connection with prior knowledge.
+const h2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+// maxDrainBytes is how much of an unread request body is read and dropped
+// to keep a connection for the next request; beyond it the connection
+// closes, as net/http does.
+const maxDrainBytes = 256 << 10
+
+// frontConn is one client connection on the lean path, with everything a
+// request needs reused from one request to the next.
+type frontConn struct {
+	s   *Server
+	c   net.Conn
+	br  *bufio.Reader
+	bw  *bufio.Writer
+	tls *tls.ConnectionState
+	// remoteAddr is the client's address, formatted once.
+	remoteAddr string
+	idle       atomic.Bool
+	// handedOff is set once net/http owns the connection.
+	handedOff bool
+
+	headBuf []byte
+	fields  []headerField
+	values  []string
+	header  http.Header
+	url     url.URL
+	req     http.Request
+	lb      lengthBody
+	cb      chunkedBody
+	// body is the current request's body as read from the connection,
+	// whatever the handler wrapped it in.
+	body io.Reader
+	w    frontWriter
+}
+
+func newFrontConn(s *Server, c net.Conn) *frontConn {
+	fc := &frontConn{s: s, header: http.Header{}, remoteAddr: c.RemoteAddr().String()}
+	fc.setConn(c)
+	fc.w.fc = fc
+	fc.w.header = http.Header{}
+	fc.cb.onMalformed = func() { s.o.OnRefuse(RefuseMalformedHead) }
+	return fc
+}
+
+func (fc *frontConn) setConn(c net.Conn) {
+	fc.c = c
+	fc.br = bufio.NewReaderSize(c, 4<<10)
+	fc.bw = bufio.NewWriterSize(c, 4<<10)
+}
+
+func (fc *frontConn) serve() {
+	defer func() {
+		if p := recover(); p != nil && p != http.ErrAbortHandler {
+			fc.s.o.Logger.Error("panic serving a request", "panic", p, "stack", string(debug.Stack()))
+		}
+		if !fc.handedOff {
+			_ = fc.c.Close()
+		}
+		fc.s.forget(fc)
+	}()
+	if fc.s.o.TLSConfig != nil && !fc.startTLS() {
+		return
+	}
+	for first := true; fc.waitForRequest(); first = false {
+		if first && fc.tls == nil && fc.startsH2() {
+			_ = fc.c.SetReadDeadline(noDeadline)
+			fc.handOff(&replayConn{Conn: fc.c, r: fc.br})
+			return
+		}
+		if !fc.serveRequest() {
+			return
+		}
+	}
+}
+
+// waitForRequest waits for a request's first byte, within the idle
+// timeout, and reports false when the connection should close.
+func (fc *frontConn) waitForRequest() bool {
+	if fc.br.Buffered() > 0 {
+		return !fc.s.closing.Load()
+	}
+	fc.idle.Store(true)
+	_ = fc.c.SetReadDeadline(time.Now().Add(fc.s.o.IdleTimeout))
+	if fc.s.closing.Load() {
+		fc.idle.Store(false)
+		return false
+	}
+	_, err := fc.br.Peek(1)
+	fc.idle.Store(false)
+	return err == nil && !fc.s.closing.Load()
+}
+
+// startsH2 reports whether the connection starts with the HTTP/2 preface.
+// Only bytes that could begin the preface are waited for: an HTTP/1
+// request line differs within its first few bytes.
+func (fc *frontConn) startsH2() bool {
+	got, _ := fc.br.Peek(min(fc.br.Buffered(), len(h2Preface)))
+	if !strings.HasPrefix(h2Preface, string(got)) {
+		return false
+	}
+	_ = fc.c.SetReadDeadline(time.Now().Add(fc.s.o.ReadHeaderTimeout))
+	got, err := fc.br.Peek(len(h2Preface))
+	return err == nil && string(got) == h2Preface
+}
+
+// serveRequest reads, routes and answers one request. It reports whether
+// the connection can carry another.
+func (fc *frontConn) serveRequest() bool {
+	o := &fc.s.o
+	_ = fc.c.SetReadDeadline(time.Now().Add(o.ReadHeaderTimeout))
+	head, refusal, err := fc.readHead()
+	switch {
+	case errors.Is(err, errHeadTooLarge):
+		fc.writeError(http.StatusRequestHeaderFieldsTooLarge, "")
+		return false
+	case err != nil:
+		return false // a timeout or a client gone: nothing to answer
+	case refusal != "":
+		o.OnRefuse(refusal)
+		fc.writeError(http.StatusBadRequest, "")
+		return false
+	}
+	rh, refusal := parseRequestHead(head, fc.fields)
+	fc.fields = rh.fields
+	switch {
+	case refusal != "":
+		o.OnRefuse(refusal)
+		fc.writeError(http.StatusBadRequest, "")
+		return false
+	case needsNetHTTP(&rh):
+		_ = fc.c.SetReadDeadline(noDeadline)
+		fc.handOff(fc.guard(head))
+		return false
+	case rh.hosts != 1:
+		fc.writeError(http.StatusBadRequest, "a request needs exactly one Host header")
+		return false
+	}
+	r, ok := fc.request(&rh)
+	if !ok {
+		fc.writeError(http.StatusBadRequest, "malformed request target")
+		return false
+	}
+	_ = fc.c.SetReadDeadline(noDeadline)
+	fc.w.reset(&rh, fc.s.closing.Load())
+	fc.s.handler.ServeHTTP(&fc.w, r)
+	if !fc.w.finish() || rh.close || fc.w.closeAfter {
+		return false
+	}
+	return fc.drainBody()
+}
+
+var errHeadTooLarge = errors.New("request head too large")
+
+// readHead reads a request head line by line. Every line must end in CRLF;
+// a head beyond MaxHeaderBytes is errHeadTooLarge.
+func (fc *frontConn) readHead() (string, string, error) {
+	fc.headBuf = fc.headBuf[:0]
+	limit := fc.s.o.MaxHeaderBytes
+	for {
+		start := len(fc.headBuf)
+		line, err := fc.br.ReadSlice('\n')
+		for errors.Is(err, bufio.ErrBufferFull) && len(fc.headBuf)+len(line) <= limit {
+			fc.headBuf = append(fc.headBuf, line...)
+			line, err = fc.br.ReadSlice('\n')
+		}
+		fc.headBuf = append(fc.headBuf, line...)
+		switch {
+		case len(fc.headBuf) > limit:
+			return "", "", errHeadTooLarge
+		case err != nil:
+			return "", "", err
+		}
+		line = fc.headBuf[start:]
+		if !bytes.HasSuffix(line, []byte("\r\n")) {
+			return "", RefuseBareLF, nil
+		}
+		if len(line) == 2 {
+			if start == 0 {
+				return "", RefuseMalformedHead, nil // an empty line where the request line belongs
+			}
+			return string(fc.headBuf), "", nil
+		}
+	}
+}
+
+// needsNetHTTP picks out the requests the lean path leaves to net/http.
+func needsNetHTTP(rh *requestHead) bool {
+	return rh.http10 || rh.upgrade || rh.expect || rh.method == http.MethodConnect ||
+		!strings.HasPrefix(rh.target, "/")
+}
+
+// request builds the http.Request the handler sees, in the connection's
+// reused storage.
+func (fc *frontConn) request(rh *requestHead) (*http.Request, bool) {
+	u := &fc.url
+	if strings.ContainsAny(rh.target, "%#") {
+		parsed, err := url.ParseRequestURI(rh.target)
+		if err != nil {
+			return nil, false
+		}
+		u = parsed
+	} else {
+		path, query, _ := strings.Cut(rh.target, "?")
+		*u = url.URL{Path: path, RawQuery: query}
+	}
+	clear(fc.header)
+	if cap(fc.values) < len(rh.fields) {
+		fc.values = make([]string, 0, len(rh.fields)+8)
+	}
+	values := fc.values[:0]
+	for _, f := range rh.fields {
+		name := textproto.CanonicalMIMEHeaderKey(f.name)
+		if name == "Host" {
+			continue
+		}
+		if prior, ok := fc.header[name]; ok {
+			fc.header[name] = append(prior, f.value)
+			continue
+		}
+		values = append(values, f.value)
+		n := len(values)
+		fc.header[name] = values[n-1 : n : n]
+	}
+	fc.req = http.Request{
+		Method:     rh.method,
+		URL:        u,
+		Proto:      "HTTP/1.1",
+		ProtoMajor: 1,
+		ProtoMinor: 1,
+		Header:     fc.header,
+		Body:       http.NoBody,
+		Host:       rh.host,
+		RemoteAddr: fc.remoteAddr,
+		RequestURI: rh.target,
+		TLS:        fc.tls,
+		Close:      rh.close,
+	}
+	fc.body = nil
+	switch {
+	case rh.framing.chunked:
+		fc.cb = chunkedBody{r: fc.br, onMalformed: fc.cb.onMalformed}
+		fc.body, fc.req.ContentLength = &fc.cb, -1
+	case rh.framing.length > 0:
+		fc.lb = lengthBody{r: fc.br, remaining: rh.framing.length}
+		fc.body, fc.req.ContentLength = &fc.lb, rh.framing.length
+	}
+	if fc.body != nil {
+		fc.req.Body = io.NopCloser(fc.body)
+	}
+	return &fc.req, true
+}
+
+// drainBody reads what the handler left of a request body, so the next
+// request can follow, and reports whether that worked.
+func (fc *frontConn) drainBody() bool {
+	switch {
+	case fc.body == nil || bodyDone(fc.body):
+		return true
+	case fc.body == &fc.lb && fc.lb.remaining > maxDrainBytes:
+		return false
+	}
+	_, _ = io.CopyN(io.Discard, fc.body, maxDrainBytes)
+	return bodyDone(fc.body)
+}
+
+// writeError answers a request the lean path refuses before routing, and
+// closes the connection.
+func (fc *frontConn) writeError(status int, detail string) {
+	body := http.StatusText(status)
+	if detail != "" {
+		body += ": " + detail
+	}
+	w := &fc.w
+	w.reset(&requestHead{close: true}, true)
+	w.header["Content-Type"] = []string{"text/plain; charset=utf-8"}
+	w.header["Content-Length"] = []string{strconv.Itoa(len(body))}
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, body)
+	w.finish()
+}
+
+// guard wraps the connection, with the head already read put back in
+// front, in the request-smuggling guard for net/http.
+func (fc *frontConn) guard(head string) net.Conn {
+	r := io.MultiReader(strings.NewReader(head), fc.br)
+	return newGuardedConn(&replayConn{Conn: fc.c, r: r}, fc.s.o.MaxHeaderBytes, fc.s.o.OnRefuse)
+}
+
+// handOff gives the connection to the net/http server.
+func (fc *frontConn) handOff(c net.Conn) {
+	fc.handedOff = true
+	fc.s.forget(fc)
+	fc.s.handoff.hand(c)
+}
+
+// replayConn reads from r, which holds bytes already read from the
+// connection before the rest of it.
+type replayConn struct {
+	net.Conn
+	r io.Reader
+}
+
+func (c *replayConn) Read(p []byte) (int, error) { return c.r.Read(p) }

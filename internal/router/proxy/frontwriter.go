@@ -1,0 +1,131 @@
+package proxy
+
+import (
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+// frontWriter is the lean path's http.ResponseWriter: it writes the head
+// as soon as the handler does, and frames a body of unknown length in
+// chunks.
+type frontWriter struct {
+	fc     *frontConn
+	header http.Header
+	// head is set for a HEAD request, whose response has no body.
+	head        bool
+	wroteHeader bool
+	noBody      bool
+	chunked     bool
+	// closeAfter ends the connection after this response; broken is set
+	// when the response could not be written whole.
+	closeAfter bool
+	broken     bool
+}
+
+func (w *frontWriter) reset(rh *requestHead, closeAfter bool) {
+	clear(w.header)
+	*w = frontWriter{fc: w.fc, header: w.header, head: rh.method == http.MethodHead, closeAfter: closeAfter || rh.close}
+}
+
+func (w *frontWriter) Header() http.Header { return w.header }
+
+// WriteHeader writes the status line and fields. Interim (1xx) responses
+// are not passed on: upgrades never take the lean path, and the client did
+// not ask for 100-continue.
+func (w *frontWriter) WriteHeader(code int) {
+	if w.wroteHeader || code < 200 {
+		return
+	}
+	w.wroteHeader = true
+	w.noBody = w.head || code == http.StatusNoContent || code == http.StatusNotModified
+	bw := w.fc.bw
+	b := bw.AvailableBuffer()
+	b = append(b, "HTTP/1.1 "...)
+	b = strconv.AppendInt(b, int64(code), 10)
+	b = append(b, ' ')
+	b = append(b, http.StatusText(code)...)
+	b = append(b, "\r\n"...)
+	_, _ = bw.Write(b)
+	for name, values := range w.header {
+		if name == "Transfer-Encoding" || name == "Connection" {
+			continue // framing and connection are this writer's to decide
+		}
+		for _, v := range values {
+			b = appendField(bw.AvailableBuffer(), name, v)
+			_, _ = bw.Write(b)
+		}
+	}
+	if _, ok := w.header["Date"]; !ok {
+		_, _ = bw.Write(appendField(bw.AvailableBuffer(), "Date", httpDate()))
+	}
+	if !w.noBody && len(w.header["Content-Length"]) == 0 {
+		w.chunked = true
+		_, _ = bw.WriteString("Transfer-Encoding: chunked\r\n")
+	}
+	if w.closeAfter {
+		_, _ = bw.WriteString("Connection: close\r\n")
+	}
+	_, _ = bw.WriteString("\r\n")
+}
+
+func (w *frontWriter) Write(p []byte) (int, error) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	switch {
+	case w.noBody:
+		return len(p), nil
+	case w.chunked:
+		return chunkedWriter{w.fc.bw}.Write(p)
+	}
+	return w.fc.bw.Write(p)
+}
+
+// Flush sends what is buffered, for streamed responses.
+func (w *frontWriter) Flush() {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	_ = w.fc.bw.Flush()
+}
+
+// finish ends the response and reports whether it was written whole.
+func (w *frontWriter) finish() bool {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.chunked && !w.broken {
+		_ = chunkedWriter{w.fc.bw}.close()
+	}
+	return w.fc.bw.Flush() == nil && !w.broken
+}
+
+// abortResponse ends a response cut short: the lean path closes the
+// connection after it, net/http needs the panic it knows for that.
+func abortResponse(w http.ResponseWriter) {
+	if fw, ok := w.(*frontWriter); ok {
+		fw.broken = true
+		return
+	}
+	panic(http.ErrAbortHandler)
+}
+
+// dateCache holds the Date field value of the current second.
+var dateCache atomic.Pointer[cachedDate]
+
+type cachedDate struct {
+	unix  int64
+	value string
+}
+
+func httpDate() string {
+	now := time.Now()
+	if d := dateCache.Load(); d != nil && d.unix == now.Unix() {
+		return d.value
+	}
+	d := &cachedDate{unix: now.Unix(), value: now.UTC().Format(http.TimeFormat)}
+	dateCache.Store(d)
+	return d.value
+}

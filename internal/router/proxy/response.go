@@ -1,0 +1,221 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/textproto"
+	"strings"
+	"syscall"
+)
+
+// maxResponseHeadLines bounds the number of lines in a response head,
+// besides TransportOptions.MaxResponseHeaderBytes.
+const maxResponseHeadLines = 1000
+
+// upstreamResponse is a response whose head was read; its body streams from
+// the connection. It lives in its connection and is valid until close.
+type upstreamResponse struct {
+	uc     *upstreamConn
+	status int
+	// fields are the head's fields, names in canonical form.
+	fields []headerField
+	// contentLength is -1 when the body is chunked or ends with the
+	// connection.
+	contentLength int64
+	body          io.Reader
+	keepAlive     bool
+	// connection lists the Connection field's tokens, lowercased: the
+	// hop-by-hop fields not to pass on.
+	connection string
+
+	stop          func() bool
+	resetDeadline bool
+	// lb and cb back body, so a response costs no allocation of its own.
+	lb lengthBody
+	cb chunkedBody
+}
+
+func (r *upstreamResponse) Read(p []byte) (int, error) { return r.body.Read(p) }
+
+// close ends the exchange: a connection whose response was read to its end
+// and whose deadline was not forced goes back to the pool, any other is
+// closed.
+func (r *upstreamResponse) close() {
+	uc := r.uc
+	reusable := r.keepAlive && r.stop() && bodyDone(r.body)
+	if reusable && r.resetDeadline {
+		reusable = uc.conn.SetDeadline(noDeadline) == nil
+	}
+	if reusable {
+		uc.pool.put(uc)
+		return
+	}
+	_ = uc.conn.Close()
+}
+
+func bodyDone(body io.Reader) bool {
+	switch b := body.(type) {
+	case *lengthBody:
+		return b.done()
+	case *chunkedBody:
+		return b.done()
+	case noBody:
+		return true
+	}
+	return false
+}
+
+// noBody is the body of a response that has none by definition.
+type noBody struct{}
+
+func (noBody) Read([]byte) (int, error) { return 0, io.EOF }
+
+// readResponse reads a response head, skipping interim 1xx responses other
+// than 101, and sets up the body reader.
+func (uc *upstreamConn) readResponse(headRequest bool) (*upstreamResponse, error) {
+	limit := uc.pool.o.MaxResponseHeaderBytes
+	for first := true; ; first = false {
+		head, err := uc.readHead(limit)
+		if err != nil {
+			if first && uc.reused && len(uc.headBuf) == 0 && isClosedConn(err) {
+				return nil, &peerClosedError{err: err}
+			}
+			return nil, err
+		}
+		resp := &uc.resp
+		*resp = upstreamResponse{uc: uc, fields: uc.fields[:0]}
+		if err := resp.parseHead(head); err != nil {
+			return nil, err
+		}
+		uc.fields = resp.fields
+		if resp.status >= 100 && resp.status < 200 && resp.status != 101 {
+			continue
+		}
+		resp.frame(uc.br, headRequest)
+		return resp, nil
+	}
+}
+
+// readHead reads lines until the empty line that ends a head.
+func (uc *upstreamConn) readHead(limit int64) (string, error) {
+	uc.headBuf = uc.headBuf[:0]
+	for lines := 0; ; {
+		line, err := uc.br.ReadSlice('\n')
+		uc.headBuf = append(uc.headBuf, line...)
+		if int64(len(uc.headBuf)) > limit || lines > maxResponseHeadLines {
+			return "", fmt.Errorf("response head exceeds %d bytes or %d lines", limit, maxResponseHeadLines)
+		}
+		switch {
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case err != nil:
+			return "", err
+		}
+		lines++
+		if lines > 1 && (bytes.HasSuffix(uc.headBuf, []byte("\n\r\n")) || bytes.HasSuffix(uc.headBuf, []byte("\n\n"))) {
+			return string(uc.headBuf), nil
+		}
+	}
+}
+
+func isClosedConn(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)
+}
+
+// parseHead parses a status line and header fields. Line endings may be
+// CRLF or, as clients tolerate, bare LF; an obs-fold or a field without a
+// name is an error, since the body's framing might hide behind it.
+func (r *upstreamResponse) parseHead(head string) error {
+	line, rest, _ := strings.Cut(head, "\n")
+	line = strings.TrimSuffix(line, "\r")
+	version, status, ok := strings.Cut(line, " ")
+	if !ok || (version != "HTTP/1.1" && version != "HTTP/1.0") || len(status) < 3 {
+		return fmt.Errorf("malformed status line %q", line)
+	}
+	code := 0
+	for _, c := range []byte(status[:3]) {
+		if c < '0' || c > '9' {
+			return fmt.Errorf("malformed status line %q", line)
+		}
+		code = code*10 + int(c-'0')
+	}
+	if code < 100 || len(status) > 3 && status[3] != ' ' {
+		return fmt.Errorf("malformed status line %q", line)
+	}
+	r.status = code
+	r.keepAlive = version == "HTTP/1.1"
+	r.contentLength = -1
+	lengths, encodings, chunked := 0, 0, false
+	for {
+		line, rest, _ = strings.Cut(rest, "\n")
+		line = strings.TrimSuffix(line, "\r")
+		if line == "" {
+			break
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			return errors.New("obs-fold in a response head")
+		}
+		name, value, ok := strings.Cut(line, ":")
+		if !ok || !isToken(name) {
+			return fmt.Errorf("malformed response header line %q", line)
+		}
+		value = strings.Trim(value, " \t")
+		if !validFieldValue(value) {
+			return fmt.Errorf("control character in response header %q", name)
+		}
+		name = textproto.CanonicalMIMEHeaderKey(name)
+		switch name {
+		case "Content-Length":
+			n, ok := parseDecimal(value)
+			if !ok || lengths > 0 && n != r.contentLength {
+				return fmt.Errorf("bad Content-Length %q in response", value)
+			}
+			r.contentLength = n
+			lengths++
+		case "Transfer-Encoding":
+			chunked = strings.EqualFold(value, "chunked")
+			encodings++
+		case "Connection":
+			r.connection = strings.ToLower(value)
+			if hasToken(value, "close") {
+				r.keepAlive = false
+			} else if hasToken(value, "keep-alive") {
+				r.keepAlive = true
+			}
+		}
+		r.fields = append(r.fields, headerField{name, value})
+	}
+	switch {
+	case encodings > 1 || encodings == 1 && !chunked:
+		return errors.New("unsupported Transfer-Encoding in response")
+	case encodings == 1:
+		// Chunked wins over a length, which must then not be trusted.
+		r.contentLength = -1
+		r.keepAlive = r.keepAlive && lengths == 0
+		r.cb = chunkedBody{}
+		r.body = &r.cb
+	}
+	return nil
+}
+
+// frame sets up the body reader once the head is parsed.
+func (r *upstreamResponse) frame(br *bufio.Reader, headRequest bool) {
+	switch {
+	case headRequest || r.status < 200 || r.status == 204 || r.status == 304:
+		r.body, r.contentLength = noBody{}, 0
+		if r.status == 101 {
+			r.keepAlive = false
+		}
+	case r.body != nil:
+		r.cb.r = br
+	case r.contentLength >= 0:
+		r.lb = lengthBody{r: br, remaining: r.contentLength}
+		r.body = &r.lb
+	default:
+		// Delimited by the connection's end.
+		r.body, r.keepAlive = br, false
+	}
+}
