@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/etcdserverpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -86,19 +87,23 @@ func (s *Store) readForTransfer(ctx context.Context, t Transfer) (transferSnapsh
 		snap.stored = &stored
 		return snap, nil
 	}
-	for i, side := range []*storedAccount{&snap.from, &snap.to} {
-		id := []string{t.From, t.To}[i]
-		kvs := resp.Responses[i+1].GetResponseRange().Kvs
-		if len(kvs) == 0 {
-			return snap, fmt.Errorf("%w: account %q does not exist: open it first with PUT /accounts/%s", ErrNotFound, id, id)
-		}
-		acct, err := decode[Account](kvs[0].Value, string(kvs[0].Key))
-		if err != nil {
-			return snap, err
-		}
-		*side = storedAccount{Account: acct, modRevision: kvs[0].ModRevision}
+	if snap.from, err = accountAt(resp.Responses[1], t.From); err != nil {
+		return snap, err
+	}
+	if snap.to, err = accountAt(resp.Responses[2], t.To); err != nil {
+		return snap, err
 	}
 	return snap, nil
+}
+
+// accountAt decodes account id from one read of a transaction.
+func accountAt(read *etcdserverpb.ResponseOp, id string) (storedAccount, error) {
+	kvs := read.GetResponseRange().Kvs
+	if len(kvs) == 0 {
+		return storedAccount{}, fmt.Errorf("%w: account %q does not exist: open it first with PUT /accounts/%s", ErrNotFound, id, id)
+	}
+	acct, err := decode[Account](kvs[0].Value, string(kvs[0].Key))
+	return storedAccount{Account: acct, modRevision: kvs[0].ModRevision}, err
 }
 
 // check decides, on the balances read, whether the transfer may go ahead.

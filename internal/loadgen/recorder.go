@@ -130,6 +130,7 @@ func (r *recorder) finish(now time.Time) *Report {
 	defer r.mu.Unlock()
 	rep := r.report
 	rep.Elapsed = now.Sub(r.start)
+	rep.Failures = append([]Failure{}, rep.Failures...) // [] rather than null in JSON
 	rep.Latency = map[string]LatencySummary{}
 	for unit, samples := range r.byUnit {
 		rep.Latency[unit] = summarize(samples)
