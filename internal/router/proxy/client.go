@@ -232,12 +232,15 @@ func (uc *upstreamConn) send(req *upstreamRequest, body *trackedBody, deadline t
 		}
 		return nil, err
 	}
-	if byHeaderTimeout {
-		if hasDeadline {
-			_ = uc.conn.SetReadDeadline(deadline)
-		} else {
-			_ = uc.conn.SetReadDeadline(time.Time{})
-		}
+	switch {
+	case !byHeaderTimeout:
+	case hasDeadline:
+		_ = uc.conn.SetReadDeadline(deadline)
+	case !resp.bodyBuffered():
+		// The header timeout must not cut a body that streams for long.
+		// A body already buffered needs no more reads, and the next
+		// exchange sets its own deadline.
+		_ = uc.conn.SetReadDeadline(noDeadline)
 	}
 	return resp, nil
 }

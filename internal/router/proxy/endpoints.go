@@ -20,20 +20,27 @@ type endpoint struct {
 	ejectedAt atomic.Int64
 	mu        sync.Mutex
 	history   outlierState
+	// clean is set while history is empty and the endpoint not ejected.
+	clean atomic.Bool
 }
 
 func (e *endpoint) ready(now int64) bool { return e.ejectedUntil.Load() <= now }
 
 // record applies one attempt's outcome and reports whether it ejected e.
-func (e *endpoint) record(policy OutlierPolicy, failed bool, now time.Time) bool {
+func (e *endpoint) record(policy OutlierPolicy, failed bool, now func() time.Time) bool {
+	if !failed && e.clean.Load() {
+		return false // the common case: nothing to forget, no lock
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var ejectFor time.Duration
 	e.history, ejectFor = policy.next(e.history, failed)
+	e.clean.Store(!failed)
 	switch {
 	case ejectFor > 0:
-		e.ejectedAt.Store(now.UnixNano())
-		e.ejectedUntil.Store(now.Add(ejectFor).UnixNano())
+		at := now()
+		e.ejectedAt.Store(at.UnixNano())
+		e.ejectedUntil.Store(at.Add(ejectFor).UnixNano())
 		return true
 	case !failed && e.ejectedUntil.Load() != 0:
 		// A success, most likely in panic mode, ends the ejection as it

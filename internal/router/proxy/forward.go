@@ -7,30 +7,28 @@ import (
 	"sync"
 )
 
-// hopByHop are the fields that describe one connection, not the message,
-// and are never passed on (RFC 9110 section 7.6.1), besides those a
-// Connection field names. X-Forwarded-* are rewritten, Expect is answered
-// by the router's own server, Content-Length is written from the body.
-var hopByHop = map[string]bool{
-	"Connection":          true,
-	"Proxy-Connection":    true,
-	"Keep-Alive":          true,
-	"Proxy-Authenticate":  true,
-	"Proxy-Authorization": true,
-	"Te":                  true,
-	"Trailer":             true,
-	"Transfer-Encoding":   true,
-	"Upgrade":             true,
+// hopByHop reports the fields that describe one connection, not the
+// message, and are never passed on (RFC 9110 section 7.6.1), besides those
+// a Connection field names. Names are canonical. A switch, because a map
+// lookup hashes the name on every field of every request.
+func hopByHop(name string) bool {
+	switch name {
+	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+		"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade":
+		return true
+	}
+	return false
 }
 
-// notPassedUp are request fields the router writes itself.
-var notPassedUp = map[string]bool{
-	"Host":              true,
-	"Content-Length":    true,
-	"Expect":            true,
-	"X-Forwarded-For":   true,
-	"X-Forwarded-Host":  true,
-	"X-Forwarded-Proto": true,
+// writtenByRouter reports the request fields the router writes itself:
+// X-Forwarded-* are rewritten, Expect is answered by the router's own
+// server, Host and Content-Length come from the request and its body.
+func writtenByRouter(name string) bool {
+	switch name {
+	case "Host", "Content-Length", "Expect", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto":
+		return true
+	}
+	return false
 }
 
 var headBufferPool = sync.Pool{New: func() any { b := make([]byte, 0, 2<<10); return &b }}
@@ -51,7 +49,7 @@ func appendRequestHead(b []byte, r *http.Request, hasBody bool) []byte {
 	b = append(b, "\r\n"...)
 	connection := r.Header["Connection"]
 	for name, values := range r.Header {
-		if hopByHop[name] || notPassedUp[name] || listedIn(connection, name) {
+		if hopByHop(name) || writtenByRouter(name) || listedIn(connection, name) {
 			continue
 		}
 		for _, v := range values {

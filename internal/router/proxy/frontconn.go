@@ -127,7 +127,11 @@ func (fc *frontConn) startsH2() bool {
 // the connection can carry another.
 func (fc *frontConn) serveRequest() bool {
 	o := &fc.s.o
-	_ = fc.c.SetReadDeadline(time.Now().Add(o.ReadHeaderTimeout))
+	if !fc.headBuffered() {
+		// The defence against slowloris: the idle deadline no longer
+		// applies once a request began.
+		_ = fc.c.SetReadDeadline(time.Now().Add(o.ReadHeaderTimeout))
+	}
 	head, refusal, err := fc.readHead()
 	switch {
 	case errors.Is(err, errHeadTooLarge):
@@ -160,13 +164,23 @@ func (fc *frontConn) serveRequest() bool {
 		fc.writeError(http.StatusBadRequest, "malformed request target")
 		return false
 	}
-	_ = fc.c.SetReadDeadline(noDeadline)
+	if fc.body != nil {
+		// Bodies may stream for long; route timeouts bound them.
+		_ = fc.c.SetReadDeadline(noDeadline)
+	}
 	fc.w.reset(&rh, fc.s.closing.Load())
 	fc.s.handler.ServeHTTP(&fc.w, r)
 	if !fc.w.finish() || rh.close || fc.w.closeAfter {
 		return false
 	}
 	return fc.drainBody()
+}
+
+// headBuffered reports whether a whole request head already arrived, so
+// reading it needs no deadline of its own.
+func (fc *frontConn) headBuffered() bool {
+	buffered, _ := fc.br.Peek(fc.br.Buffered())
+	return bytes.Contains(buffered, []byte("\r\n\r\n"))
 }
 
 var errHeadTooLarge = errors.New("request head too large")

@@ -202,7 +202,10 @@ type exchange struct {
 	h *Handler
 	// ctx is the request's context, bounded by the route's request
 	// timeout once a route is known.
-	ctx     context.Context
+	ctx context.Context
+	// start is when the request arrived; it also dates endpoint choices,
+	// which need no finer clock.
+	start   time.Time
 	route   *compiledRoute
 	target  shard.Unit
 	forward bool
@@ -238,7 +241,7 @@ type exchange struct {
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := h.now()
-	ex := &exchange{h: h, ctx: r.Context(), group: "none", requestID: ensureRequestID(r)}
+	ex := &exchange{h: h, ctx: r.Context(), start: start, group: "none", requestID: ensureRequestID(r)}
 	ex.rec.ResponseWriter = w
 	h.route(ex, r)
 	if ex.chosen != nil {

@@ -66,7 +66,7 @@ func parseRequestHead(head string, fields []headerField) (requestHead, string) {
 		if !ok || !isToken(name) {
 			return rh, RefuseMalformedHead
 		}
-		value = strings.Trim(value, " \t")
+		value = trimOWS(value)
 		if !validFieldValue(value) {
 			return rh, RefuseMalformedHead
 		}
@@ -181,9 +181,20 @@ func hasToken(value, token string) bool {
 	for value != "" {
 		var item string
 		item, value, _ = strings.Cut(value, ",")
-		if strings.EqualFold(strings.Trim(item, " \t"), token) {
+		if strings.EqualFold(trimOWS(item), token) {
 			return true
 		}
 	}
 	return false
+}
+
+// trimOWS drops the optional whitespace around a field value.
+func trimOWS(s string) string {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
 }

@@ -1,6 +1,10 @@
 package proxy
 
 import (
+	"maps"
+	"sync"
+	"sync/atomic"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -14,6 +18,22 @@ type Metrics struct {
 	refusals   *prometheus.CounterVec
 	newerEpoch *prometheus.CounterVec
 	failovers  *prometheus.CounterVec
+
+	// series caches the request counter and histogram of each label set:
+	// resolving them by label values hashes and locks on every request.
+	// The map is copied on a miss and swapped whole, so hits take no lock;
+	// label sets are few (units x ranges x routes x classes).
+	series   atomic.Pointer[map[seriesKey]requestSeries]
+	seriesMu sync.Mutex
+}
+
+type seriesKey struct {
+	unit, group, route, class string
+}
+
+type requestSeries struct {
+	requests prometheus.Counter
+	latency  prometheus.Observer
 }
 
 // NewMetrics creates the router metrics and registers them with reg.
@@ -67,9 +87,36 @@ func (m *Metrics) observe(unit, group, route string, status int, seconds float64
 	if m == nil {
 		return
 	}
-	class := codeClass(status)
-	m.requests.WithLabelValues(unit, group, route, class).Inc()
-	m.latency.WithLabelValues(unit, group, route, class).Observe(seconds)
+	s := m.requestSeries(seriesKey{unit, group, route, codeClass(status)})
+	s.requests.Inc()
+	s.latency.Observe(seconds)
+}
+
+func (m *Metrics) requestSeries(k seriesKey) requestSeries {
+	if cache := m.series.Load(); cache != nil {
+		if s, ok := (*cache)[k]; ok {
+			return s
+		}
+	}
+	m.seriesMu.Lock()
+	defer m.seriesMu.Unlock()
+	old := m.series.Load()
+	if old != nil {
+		if s, ok := (*old)[k]; ok {
+			return s
+		}
+	}
+	next := map[seriesKey]requestSeries{}
+	if old != nil {
+		maps.Copy(next, *old)
+	}
+	s := requestSeries{
+		requests: m.requests.WithLabelValues(k.unit, k.group, k.route, k.class),
+		latency:  m.latency.WithLabelValues(k.unit, k.group, k.route, k.class),
+	}
+	next[k] = s
+	m.series.Store(&next)
+	return s
 }
 
 func (m *Metrics) ejected(route string) {

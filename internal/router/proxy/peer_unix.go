@@ -10,6 +10,11 @@ import (
 // peerOpen reports whether the peer of an idle connection has not closed
 // it (or sent bytes it should not have), with one non-blocking peek.
 func peerOpen(c net.Conn) bool {
+	// An expired read deadline left by the last exchange would fail the
+	// peek.
+	if c.SetReadDeadline(noDeadline) != nil {
+		return false
+	}
 	sc, ok := c.(syscall.Conn)
 	if !ok {
 		return true

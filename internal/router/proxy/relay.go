@@ -13,7 +13,7 @@ import (
 func (h *Handler) relay(ex *exchange, w http.ResponseWriter, r *http.Request, resp *upstreamResponse) {
 	header := w.Header()
 	for _, f := range resp.fields {
-		if hopByHop[f.name] || resp.connection != "" && hasToken(resp.connection, f.name) {
+		if hopByHop(f.name) || resp.connection != "" && hasToken(resp.connection, f.name) {
 			continue
 		}
 		header[f.name] = append(header[f.name], f.value)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/textproto"
 	"strings"
 	"syscall"
@@ -64,6 +65,18 @@ func bodyDone(body io.Reader) bool {
 		return b.done()
 	case noBody:
 		return true
+	}
+	return false
+}
+
+// bodyBuffered reports whether the whole body is in the connection's
+// buffer, so reading it makes no more reads on the connection.
+func (r *upstreamResponse) bodyBuffered() bool {
+	switch b := r.body.(type) {
+	case noBody:
+		return r.status != http.StatusSwitchingProtocols
+	case *lengthBody:
+		return int64(r.uc.br.Buffered()) >= b.remaining
 	}
 	return false
 }
@@ -162,7 +175,7 @@ func (r *upstreamResponse) parseHead(head string) error {
 		if !ok || !isToken(name) {
 			return fmt.Errorf("malformed response header line %q", line)
 		}
-		value = strings.Trim(value, " \t")
+		value = trimOWS(value)
 		if !validFieldValue(value) {
 			return fmt.Errorf("control character in response header %q", name)
 		}

@@ -55,7 +55,7 @@ func (h *Handler) roundTrip(ex *exchange, req *http.Request) (*upstreamResponse,
 			result = attemptResult{kind: attemptFinal}
 		}
 		if ep != nil {
-			if ep.record(h.outlier, result.failed, h.now()) {
+			if ep.record(h.outlier, result.failed, h.now) {
 				h.metrics.ejected(ex.route.Name)
 			}
 		}
@@ -113,7 +113,7 @@ func (ex *exchange) next(tried *triedList) (*endpoint, string, error) {
 	if set == nil {
 		set = &endpointSet{}
 	}
-	now := ex.h.now().UnixNano()
+	now := ex.start.UnixNano()
 	ep := set.pick(now, tried)
 	if ep == nil {
 		return nil, "", &noEndpointError{route: ex.route.Name, unit: ex.h.unit, total: len(set.endpoints), ejected: len(set.endpoints) - set.readyCount(now)}
