@@ -59,7 +59,10 @@ func parseRequestHead(head string, fields []headerField) (requestHead, string) {
 	lengthsDiffer, chunked := false, false
 	for rest != "" {
 		line, rest, _ = strings.Cut(rest, "\r\n")
-		if line[0] == ' ' || line[0] == '\t' {
+		switch {
+		case line == "":
+			return rh, RefuseMalformedHead // the head ended before its end
+		case line[0] == ' ' || line[0] == '\t':
 			return rh, RefuseObsFold
 		}
 		name, value, ok := strings.Cut(line, ":")
