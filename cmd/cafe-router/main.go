@@ -23,6 +23,8 @@ import (
 type options struct {
 	unit            string
 	listen          string
+	tlsCertFile     string
+	tlsKeyFile      string
 	kubeconfig      string
 	configFile      string
 	namespaces      []string
@@ -49,7 +51,9 @@ func parseFlags(args []string) (options, error) {
 	var namespaces string
 	fs := flag.NewFlagSet("cafe-router", flag.ContinueOnError)
 	fs.StringVar(&o.unit, "unit", "", "this router's unit, as named in the shard maps (required)")
-	fs.StringVar(&o.listen, "listen", ":8080", "address of the routed HTTP/1.1 listener")
+	fs.StringVar(&o.listen, "listen", ":8080", "address of the routed listener: HTTP/1.1 and HTTP/2 (h2c with prior knowledge, or h2 over TLS)")
+	fs.StringVar(&o.tlsCertFile, "tls-cert-file", "", "serve TLS on --listen with this PEM certificate chain (HTTP/2 and HTTP/1.1 by ALPN); needs --tls-key-file")
+	fs.StringVar(&o.tlsKeyFile, "tls-key-file", "", "PEM private key of --tls-cert-file")
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster config, else $KUBECONFIG or ~/.kube/config)")
 	fs.StringVar(&o.configFile, "config", "", "standalone mode: read shard maps, routes and endpoints from this YAML file instead of the Kubernetes API")
 	fs.StringVar(&namespaces, "namespace", "default", "comma-separated namespaces whose ShardMaps, Routes and EndpointSlices this router serves")
@@ -86,6 +90,8 @@ func parseFlags(args []string) (options, error) {
 		return o, errors.New("--failover needs the Kubernetes API; in standalone mode fail a unit over by editing the file (state: Down) and raising its epoch")
 	case o.configFile == "" && len(o.namespaces) == 0:
 		return o, errors.New("--namespace needs at least one namespace")
+	case (o.tlsCertFile == "") != (o.tlsKeyFile == ""):
+		return o, errors.New("--tls-cert-file and --tls-key-file go together")
 	case o.accessLogSample < 0 || o.accessLogSample > 1:
 		return o, fmt.Errorf("--access-log-sample %v is outside 0..1", o.accessLogSample)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -45,11 +46,19 @@ func run(ctx context.Context, o options, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	serverOptions := proxy.ServerOptions{Logger: logger, OnRefuse: metrics.Refused}
+	if o.tlsCertFile != "" {
+		cert, err := tls.LoadX509KeyPair(o.tlsCertFile, o.tlsKeyFile)
+		if err != nil {
+			return fmt.Errorf("--tls-cert-file, --tls-key-file: %w", err)
+		}
+		serverOptions.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
 	listener, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return fmt.Errorf("--listen %s: %w", o.listen, err)
 	}
-	server := proxy.NewServer(handler, proxy.ServerOptions{Logger: logger, OnRefuse: metrics.Refused})
+	server := proxy.NewServer(handler, serverOptions)
 
 	g, ctx := errgroup.WithContext(ctx)
 	var source configSource
@@ -77,7 +86,7 @@ func run(ctx context.Context, o options, logger *slog.Logger) error {
 	g.Go(func() error {
 		return serveUntil(ctx, server, listener)
 	})
-	logger.Info("cafe-router started", "listen", listener.Addr().String(), "metricsListen", o.metricsListen, "standalone", o.configFile != "")
+	logger.Info("cafe-router started", "listen", listener.Addr().String(), "tls", o.tlsCertFile != "", "metricsListen", o.metricsListen, "standalone", o.configFile != "")
 	return g.Wait()
 }
 

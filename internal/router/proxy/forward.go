@@ -36,7 +36,7 @@ var headBufferPool = sync.Pool{New: func() any { b := make([]byte, 0, 2<<10); re
 // appendRequestHead serializes the request to send upstream: the client's
 // target and fields minus hop-by-hop ones, X-Forwarded-For, -Host and
 // -Proto, the body's framing, and for an upgrade the Upgrade field.
-func appendRequestHead(b []byte, r *http.Request, hasBody bool) []byte {
+func appendRequestHead(b []byte, r *http.Request, hasBody bool, bodyLength int64) []byte {
 	target := r.RequestURI
 	if target == "" || r.ProtoMajor == 2 {
 		target = r.URL.RequestURI()
@@ -72,9 +72,9 @@ func appendRequestHead(b []byte, r *http.Request, hasBody bool) []byte {
 		b = appendField(appendField(b, "Connection", "Upgrade"), "Upgrade", up)
 	}
 	switch {
-	case hasBody && r.ContentLength > 0:
+	case hasBody && bodyLength >= 0:
 		b = append(b, "Content-Length: "...)
-		b = strconv.AppendInt(b, r.ContentLength, 10)
+		b = strconv.AppendInt(b, bodyLength, 10)
 		b = append(b, "\r\n"...)
 	case hasBody:
 		b = append(b, "Transfer-Encoding: chunked\r\n"...)
@@ -102,11 +102,17 @@ func listedIn(connection []string, name string) bool {
 }
 
 // upgradeType is the protocol a request asks to upgrade to, if it asks.
+// An offer of h2c is declined, as a server may: the router speaks HTTP/2
+// with clients itself (prior knowledge or TLS), and an upstream must not
+// switch a client's connection to it behind the router's back.
 func upgradeType(h http.Header) string {
 	if !listedIn(h["Connection"], "Upgrade") {
 		return ""
 	}
-	return h.Get("Upgrade")
+	if up := h.Get("Upgrade"); !strings.EqualFold(up, "h2c") {
+		return up
+	}
+	return ""
 }
 
 // clientIP is the address part of a RemoteAddr.

@@ -126,21 +126,24 @@ func (ex *exchange) next(tried *triedList) (*endpoint, string, error) {
 // attempt sends one copy of req to addr.
 func (h *Handler) attempt(ex *exchange, req *http.Request, addr string, body *trackedBody) (*upstreamResponse, error) {
 	out := &upstreamRequest{
-		body:           nil,
-		bodyLength:     req.ContentLength,
 		replayable:     replayable(req),
 		noResponseBody: req.Method == http.MethodHead,
 		headerTimeout:  ex.route.Timeouts.ResponseHeader,
 	}
 	if body != nil {
-		out.body = body
+		// A body without a positive length (HTTP/2 need not declare
+		// one) goes chunked.
+		out.body, out.bodyLength = body, req.ContentLength
+		if out.bodyLength <= 0 {
+			out.bodyLength = -1
+		}
 	}
 	if out.headerTimeout <= 0 {
 		out.headerTimeout = h.upstreams.o.ResponseHeaderTimeout
 	}
 	buf := headBufferPool.Get().(*[]byte)
 	defer headBufferPool.Put(buf)
-	*buf = appendRequestHead((*buf)[:0], req, body != nil)
+	*buf = appendRequestHead((*buf)[:0], req, out.body != nil, out.bodyLength)
 	out.head = *buf
 	return h.upstreams.roundTrip(ex.ctx, addr, out, body)
 }
