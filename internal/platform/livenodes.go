@@ -3,8 +3,10 @@ package platform
 import (
 	"context"
 	"fmt"
+	"os/exec"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -123,3 +125,68 @@ func (p *Platform) LiveCIDR() string {
 	}
 	return liveCIDR(p.unitNet.slot)
 }
+
+// StartInUnit runs binary as a child of the platform called name, inside
+// unit's network namespace (or in the root namespace when unit is empty),
+// for services that belong to a unit besides its pods, such as a store's
+// member or a unit's router. The platform stops it with everything else;
+// its log is name.log in the log directory.
+func (p *Platform) StartInUnit(name, unit, binary string, args []string) (pid int, err error) {
+	if unit != "" {
+		ns := p.UnitNetns(unit)
+		if ns == "" {
+			return 0, fmt.Errorf("unit %q has no network namespace: the platform runs without live nodes", unit)
+		}
+		args = append([]string{"netns", "exec", ns, binary}, args...)
+		binary = "/usr/sbin/ip"
+		if path, err := exec.LookPath("ip"); err == nil {
+			binary = path
+		}
+	}
+	proc, err := p.startNamed(name, binary, args)
+	if err != nil {
+		return 0, err
+	}
+	return proc.pid(), nil
+}
+
+// KillChild ends the named child at once with SIGKILL, as a crash would
+// (for outage drills); it returns when the child is gone.
+func (p *Platform) KillChild(name string) error {
+	target := p.child(name)
+	if target == nil {
+		return fmt.Errorf("no child called %s", name)
+	}
+	target.kill()
+	return nil
+}
+
+// StopChild ends the named child as Stop does (SIGTERM, then SIGKILL after
+// ten seconds).
+func (p *Platform) StopChild(name string) error {
+	c := p.child(name)
+	if c == nil {
+		return fmt.Errorf("no child called %s", name)
+	}
+	c.stop(10 * time.Second)
+	return nil
+}
+
+// child is the newest child called name.
+func (p *Platform) child(name string) *process {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var found *process
+	for _, c := range p.children {
+		if c.name == name {
+			found = c
+		}
+	}
+	return found
+}
+
+// BinDir holds the platform's binaries.
+func (p *Platform) BinDir() string { return p.opts.BinDir }
+
+// NodeAgentBinary is the live nodes' program.
+func (p *Platform) NodeAgentBinary() string { return p.opts.NodeAgentBinary }

@@ -10,15 +10,18 @@ import (
 	"strings"
 )
 
-// buildLiveBinaries builds cafe-node and the packages images map to into
-// dir, and returns the agent's path and the image map in cafe-node's form.
-func buildLiveBinaries(dir string, images map[string]string) (agent, imageMap string, err error) {
+// buildLiveBinaries builds cafe-node, the packages images map to and the
+// extra packages into dir, and returns the agent's path and the image map in
+// cafe-node's form.
+func buildLiveBinaries(dir string, images map[string]string, extra []string) (agent, imageMap string, err error) {
 	if os.Geteuid() != 0 {
 		return "", "", fmt.Errorf("live nodes need root (network namespaces); run the tests as root")
 	}
 	agent = filepath.Join(dir, "cafe-node")
-	if err := goBuild(agent, "./cmd/cafe-node"); err != nil {
-		return "", "", err
+	for _, pkg := range append([]string{"./cmd/cafe-node"}, extra...) {
+		if err := goBuild(filepath.Join(dir, path.Base(pkg)), pkg); err != nil {
+			return "", "", err
+		}
 	}
 	var entries []string
 	for repo, pkg := range images {

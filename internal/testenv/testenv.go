@@ -58,6 +58,10 @@ type Options struct {
 	// live nodes run for them, e.g. {"cafe/demo": "./cmd/cafe-demo"}; the
 	// harness builds each.
 	LiveImages map[string]string
+	// Binaries are more packages of this module to build beside cafe-node
+	// (for example ./cmd/cafe-router), found next to
+	// Platform.NodeAgentBinary().
+	Binaries []string
 }
 
 // Main starts a platform, runs the package's tests and stops the platform.
@@ -81,7 +85,7 @@ func run(m *testing.M, opts Options, env **Env) int {
 	}
 	var agent, images string
 	if opts.LiveNodesPerUnit > 0 {
-		if agent, images, err = buildLiveBinaries(filepath.Join(dir, "bin"), opts.LiveImages); err != nil {
+		if agent, images, err = buildLiveBinaries(filepath.Join(dir, "bin"), opts.LiveImages, opts.Binaries); err != nil {
 			fmt.Fprintln(os.Stderr, "testenv:", err)
 			return 1
 		}
