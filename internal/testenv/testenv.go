@@ -96,12 +96,12 @@ func run(m *testing.M, opts Options, env **Env) int {
 		LiveNodesPerUnit: opts.LiveNodesPerUnit,
 		NodeAgentBinary:  agent,
 		LiveImages:       images,
-		DataDir:      filepath.Join(dir, "platform"),
-		BinDir:       BinDir(),
-		Units:        opts.Units,
-		NodesPerUnit: opts.NodesPerUnit,
-		NodePods:     opts.NodePods,
-		StartLatency: opts.StartLatency,
+		DataDir:          filepath.Join(dir, "platform"),
+		BinDir:           BinDir(),
+		Units:            opts.Units,
+		NodesPerUnit:     opts.NodesPerUnit,
+		NodePods:         opts.NodePods,
+		StartLatency:     opts.StartLatency,
 		BeforeControllers: func(ctx context.Context, cfg *rest.Config) error {
 			if !opts.InstallCRDs && !opts.RunControllers {
 				return nil
