@@ -113,19 +113,6 @@ func (p *upstreamPool) put(uc *upstreamConn) {
 	}
 }
 
-// closeIdle closes every idle connection.
-func (p *upstreamPool) closeIdle() {
-	p.mu.Lock()
-	idle := p.idle
-	p.idle = map[string][]*upstreamConn{}
-	p.mu.Unlock()
-	for _, stack := range idle {
-		for _, uc := range stack {
-			_ = uc.conn.Close()
-		}
-	}
-}
-
 // upstreamRequest is one attempt's request: a serialized head and the body
 // to stream after it.
 type upstreamRequest struct {

@@ -241,7 +241,8 @@ type exchange struct {
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := h.now()
-	ex := &exchange{h: h, ctx: r.Context(), start: start, group: "none", requestID: ensureRequestID(r)}
+	ex := exchanges.Get().(*exchange)
+	*ex = exchange{h: h, ctx: r.Context(), start: start, group: "none", requestID: ensureRequestID(r)}
 	ex.rec.ResponseWriter = w
 	h.route(ex, r)
 	if ex.chosen != nil {
@@ -259,10 +260,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.sampled() {
 		h.logAccess(r, ex, routeName, elapsed)
 	}
-	if ex.abort {
+	abort := ex.abort
+	exchanges.Put(ex)
+	if abort {
 		abortResponse(w)
 	}
 }
+
+// exchanges recycles exchanges, the largest allocation of a request:
+// nothing holds one after ServeHTTP returns.
+var exchanges = sync.Pool{New: func() any { return new(exchange) }}
 
 func (h *Handler) route(ex *exchange, r *http.Request) {
 	w := &ex.rec
