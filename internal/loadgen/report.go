@@ -42,7 +42,7 @@ type VersionCount struct {
 }
 
 // MaxFailureDetails bounds Report.Failures; every failure is counted.
-const MaxFailureDetails = 200
+const MaxFailureDetails = 5000
 
 // Report is the outcome of a run.
 type Report struct {

@@ -190,3 +190,23 @@ func (p *Platform) BinDir() string { return p.opts.BinDir }
 
 // NodeAgentBinary is the live nodes' program.
 func (p *Platform) NodeAgentBinary() string { return p.opts.NodeAgentBinary }
+
+// CutUnit cuts unit's network silently: packets from its namespace into the
+// fabric are dropped (see unitNetwork.cut). RestoreUnit mends it.
+func (p *Platform) CutUnit(unit string) error {
+	if p.UnitNetns(unit) == "" {
+		return fmt.Errorf("unit %q has no network namespace", unit)
+	}
+	return p.unitNet.cut(unit)
+}
+
+// RestoreUnit undoes CutUnit.
+func (p *Platform) RestoreUnit(unit string) error {
+	if p.UnitNetns(unit) == "" {
+		return fmt.Errorf("unit %q has no network namespace", unit)
+	}
+	return p.unitNet.restore(unit)
+}
+
+// LiveNodesPerUnit is how many live nodes each unit runs.
+func (p *Platform) LiveNodesPerUnit() int { return p.opts.LiveNodesPerUnit }

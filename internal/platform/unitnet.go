@@ -125,3 +125,32 @@ func ipCommand(args ...string) error {
 	}
 	return nil
 }
+
+// cut drops, silently, every packet unit sends into the units' fabric:
+// blackhole routes more specific than the fabric's /16 win over it, so
+// peers' packets still arrive but no answer ever leaves. Peers see silence
+// (timeouts), not refusals, as when a data center's links are cut.
+func (n *unitNetwork) cut(unit string) error {
+	for _, half := range n.halves() {
+		if err := ipCommand("-n", n.Netns(unit), "route", "replace", "blackhole", half); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// restore undoes cut.
+func (n *unitNetwork) restore(unit string) error {
+	for _, half := range n.halves() {
+		if err := ipCommand("-n", n.Netns(unit), "route", "del", "blackhole", half); err != nil && !strings.Contains(err.Error(), "No such process") {
+			return err
+		}
+	}
+	return nil
+}
+
+// halves are the two /17s of the live range.
+func (n *unitNetwork) halves() []string {
+	b := liveRangeBase + n.slot
+	return []string{fmt.Sprintf("100.%d.0.0/17", b), fmt.Sprintf("100.%d.128.0/17", b)}
+}
