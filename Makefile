@@ -4,7 +4,7 @@ GO ?= go
 BIN := $(CURDIR)/bin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all run test tools build generate unit integration lint bench clean images
+.PHONY: all run test tools build generate unit integration lint bench clean images demo drill
 
 all: build
 
@@ -23,6 +23,15 @@ images:
 ## run: build everything and run the local platform (three units) in .cafe/
 run: tools build
 	$(BIN)/cafe up
+
+## demo: release the payment demo unit by unit under load on live nodes, counting every failed request (root; docs/demo.md)
+demo: tools build
+	$(BIN)/cafe demo
+
+## drill: lose a unit under load (DRILL=kill or cut) and measure RTO and RPO (root; docs/demo.md)
+DRILL ?= kill
+drill: tools build
+	$(BIN)/cafe drill --kind $(DRILL)
 
 ## test: build everything and run every test (hygiene, unit tests with -race, integration tests)
 test: tools build

@@ -43,9 +43,10 @@ type DrillOutcome struct {
 	// ShardsMovedAfter is how long after the loss the ShardMap's status
 	// gave the unit's shards to another unit (0 if it never did).
 	ShardsMovedAfter time.Duration
-	// FailedAfterLoss counts requests sent after the loss that failed;
-	// ServedAgainAfter is from the loss to the last of them (0 when none
-	// failed): from then on every shard was served.
+	// FailedAfterLoss counts the failed requests still waiting for their
+	// answer when the unit was lost, or sent after. ServedAgainAfter is from
+	// the loss until the last failed request was sent (0 when none was sent
+	// after the loss): every request sent from then on was served.
 	FailedAfterLoss  int
 	ServedAgainAfter time.Duration
 	// DetailsTruncated is set when the report kept fewer failures than
@@ -112,9 +113,9 @@ func (s *Stack) RunDrill(ctx context.Context, d Drill) (*DrillOutcome, error) {
 	}
 	out.Report = r.rep
 	for _, f := range r.rep.Failures {
-		if f.At >= out.LostAt {
+		if f.At+f.Latency >= out.LostAt {
 			out.FailedAfterLoss++
-			out.ServedAgainAfter = max(out.ServedAgainAfter, f.At+f.Latency-out.LostAt)
+			out.ServedAgainAfter = max(out.ServedAgainAfter, f.At-out.LostAt)
 		}
 	}
 	out.DetailsTruncated = len(r.rep.Failures) < r.rep.Failed

@@ -64,6 +64,15 @@ func objects(o Options, etcdEndpoints []string, routers map[string]string) []cli
 		Spec: trafficv1alpha1.RouteSpec{
 			Host: "*", PathPrefix: "/", ShardMap: ShardMap,
 			Service: trafficv1alpha1.RouteService{Name: App, Port: 80},
+			// The service answers in milliseconds; an attempt without
+			// response headers after 2.5 s went to an endpoint that fell
+			// silent (a cut unit), and a read is worth trying elsewhere
+			// well before the client's 5 s deadline.
+			Timeouts: &trafficv1alpha1.RouteTimeouts{
+				Request:        &metav1.Duration{Duration: 4500 * time.Millisecond},
+				ResponseHeader: &metav1.Duration{Duration: 2500 * time.Millisecond},
+			},
+			Retries: &trafficv1alpha1.RouteRetries{Attempts: 2},
 		},
 	}
 

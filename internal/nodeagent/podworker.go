@@ -178,6 +178,9 @@ func (w *podWorker) start(ctx context.Context, pod *corev1.Pod, spec *corev1.Con
 		return
 	}
 	env, err := containerEnv(pod, spec, w.podIP, w.a.cfg.NodeIP, w.a.cfg.Unit, img)
+	if err == nil {
+		err = supportedProbes(spec)
+	}
 	if err != nil {
 		c.state.Waiting, c.state.WaitingMessage = "CreateContainerConfigError", err.Error()
 		return
@@ -365,6 +368,17 @@ func withPortNames(p *corev1.Probe, c *corev1.Container) *corev1.Probe {
 		resolve(&p.TCPSocket.Port)
 	}
 	return p
+}
+
+// supportedProbes refuses probes a live node cannot run: it has no
+// container runtime to exec into, and no gRPC prober.
+func supportedProbes(c *corev1.Container) error {
+	for kind, p := range map[probeKind]*corev1.Probe{readiness: c.ReadinessProbe, liveness: c.LivenessProbe, "startup": c.StartupProbe} {
+		if p != nil && p.HTTPGet == nil && p.TCPSocket == nil {
+			return fmt.Errorf("container %s: the %s probe must be an HTTP GET or a TCP socket probe on live nodes", c.Name, kind)
+		}
+	}
+	return nil
 }
 
 // terminationGrace is the pod's grace period for stopping its containers.
