@@ -14,3 +14,6 @@ if [[ -f hack/bench-router.sh ]]; then
 	echo "=== router (hack/bench-router.sh)"
 	bash hack/bench-router.sh
 fi
+echo
+echo "=== release under load on live nodes (go run ./test/bench/demo; root)"
+go run ./test/bench/demo

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -102,7 +103,36 @@ func objects(o Options, etcdEndpoints []string, routers map[string]string) []cli
 			},
 		},
 	}
+	if o.Workload == PlainDeployments {
+		return append([]client.Object{svc, sm, route}, deployments(o, etcdEndpoints)...)
+	}
 	return []client.Object{svc, sm, route, cd}
+}
+
+// deployments are the baseline: what a team does without CAFE, one plain
+// Deployment per unit (pinned there, its pods labelled with the unit for the
+// routers), released by Kubernetes' rolling update, with no traffic
+// hand-off beyond what the service does itself on SIGTERM.
+func deployments(o Options, etcdEndpoints []string) []client.Object {
+	var out []client.Object
+	for i, unit := range o.Units {
+		replicas := o.Replicas / int32(len(o.Units))
+		if int32(i) < o.Replicas%int32(len(o.Units)) {
+			replicas++
+		}
+		labels := map[string]string{"app": App, "cafe.dev/unit": unit}
+		spec := podSpec(o, etcdEndpoints)
+		spec.NodeSelector["cafe.dev/unit"] = unit
+		out = append(out, &appsv1.Deployment{
+			ObjectMeta: metav1.ObjectMeta{Namespace: o.Namespace, Name: App + "-" + unit},
+			Spec: appsv1.DeploymentSpec{
+				Replicas: &replicas,
+				Selector: &metav1.LabelSelector{MatchLabels: labels},
+				Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: spec},
+			},
+		})
+	}
+	return out
 }
 
 // podSpec runs the demo service on a live node; the variables the node

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
@@ -22,23 +23,89 @@ type Health func() error
 // Release moves the demo to image and confirms each batch itself, but only
 // once the batch is fully ready and health passes, as an operator watching
 // the dashboards would. It returns when every pod runs the new revision.
+//
+// With plain Deployments (the baseline) it changes every unit's Deployment
+// at once and waits for Kubernetes' rolling updates to finish; health is not
+// consulted, as nothing would stop a rolling update.
 func (s *Stack) Release(ctx context.Context, image string, health Health) error {
+	patch, _ := json.Marshal([]map[string]any{
+		{"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": image},
+	})
+	for _, obj := range s.workloads() {
+		if err := s.client.Patch(ctx, obj, client.RawPatch(types.JSONPatchType, patch)); err != nil {
+			return fmt.Errorf("start the release of %s: %w", image, err)
+		}
+	}
+	if s.o.Workload == CafeDeploymentWorkload {
+		cause, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{appsv1alpha1.ChangeCauseAnnotation: "release " + image}}})
+		if err := s.client.Patch(ctx, s.workloads()[0], client.RawPatch(types.MergePatchType, cause)); err != nil {
+			return err
+		}
+	}
+	s.o.Log("release to %s started", image)
+	return s.rollOut(ctx, "release to "+image, health)
+}
+
+// workloads are the objects the demo's pods belong to.
+func (s *Stack) workloads() []client.Object {
+	if s.o.Workload == PlainDeployments {
+		var out []client.Object
+		for _, unit := range s.o.Units {
+			d := &appsv1.Deployment{}
+			d.Namespace, d.Name = s.o.Namespace, App+"-"+unit
+			out = append(out, d)
+		}
+		return out
+	}
+	cd := &appsv1alpha1.CafeDeployment{}
+	cd.Namespace, cd.Name = s.o.Namespace, App
+	return []client.Object{cd}
+}
+
+// rollOut waits for the workloads to run their template everywhere,
+// confirming a CafeDeployment's batches on the way.
+func (s *Stack) rollOut(ctx context.Context, what string, health Health) error {
+	if s.o.Workload == PlainDeployments {
+		return s.waitDeployments(ctx, what)
+	}
 	user, err := s.user(ctx)
 	if err != nil {
 		return err
 	}
-	key := client.ObjectKey{Namespace: s.o.Namespace, Name: App}
-	patch, _ := json.Marshal([]map[string]any{
-		{"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": image},
-		{"op": "replace", "path": "/metadata/annotations/" + jsonPointerEscape(appsv1alpha1.ChangeCauseAnnotation), "value": "release " + image},
-	})
-	cd := &appsv1alpha1.CafeDeployment{}
-	cd.Namespace, cd.Name = key.Namespace, key.Name
-	if err := s.client.Patch(ctx, cd, client.RawPatch(types.JSONPatchType, patch)); err != nil {
-		return fmt.Errorf("start the release of %s: %w", image, err)
+	return s.drive(ctx, what, user, health)
+}
+
+// waitDeployments waits until every unit's Deployment has rolled out.
+func (s *Stack) waitDeployments(ctx context.Context, what string) error {
+	last := ""
+	for {
+		done, line := true, ""
+		for _, obj := range s.workloads() {
+			d := obj.(*appsv1.Deployment)
+			if err := s.client.Get(ctx, client.ObjectKeyFromObject(d), d); err != nil {
+				return err
+			}
+			want := *d.Spec.Replicas
+			st := d.Status
+			line += fmt.Sprintf(" %s %d/%d updated, %d available;", d.Name, st.UpdatedReplicas, want, st.AvailableReplicas)
+			if st.ObservedGeneration < d.Generation || st.UpdatedReplicas != want || st.AvailableReplicas != want || st.Replicas != want {
+				done = false
+			}
+		}
+		if line != last {
+			s.o.Log("%s", line)
+			last = line
+		}
+		if done {
+			s.o.Log("%s completed", what)
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: %w (last:%s)", what, ctx.Err(), last)
+		case <-time.After(250 * time.Millisecond):
+		}
 	}
-	s.o.Log("release to %s started (generation %d)", image, cd.Generation)
-	return s.drive(ctx, "release to "+image, user, health)
 }
 
 // drive follows the CafeDeployment's release, confirming each batch once
@@ -131,19 +198,4 @@ func (s *Stack) user(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("who am I (a SelfSubjectReview): %w", err)
 	}
 	return review.Status.UserInfo.Username, nil
-}
-
-func jsonPointerEscape(s string) string {
-	out := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '~':
-			out = append(out, '~', '0')
-		case '/':
-			out = append(out, '~', '1')
-		default:
-			out = append(out, s[i])
-		}
-	}
-	return string(out)
 }

@@ -36,6 +36,9 @@ type Options struct {
 	Namespace string
 	// Units are the platform's units (default: all of them).
 	Units []string
+	// Workload is how the service is deployed: a CafeDeployment (default)
+	// or, as the baseline, plain Deployments.
+	Workload Workload
 	// Image is the demo service's first release (default cafe/demo:v1).
 	Image         string
 	Replicas      int32
@@ -67,6 +70,13 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Image == "" {
 		o.Image = "cafe/demo:v1"
+	}
+	switch o.Workload {
+	case "":
+		o.Workload = CafeDeploymentWorkload
+	case CafeDeploymentWorkload, PlainDeployments:
+	default:
+		return o, fmt.Errorf("demostack: workload %q: want %s or %s", o.Workload, CafeDeploymentWorkload, PlainDeployments)
 	}
 	if o.Replicas == 0 {
 		o.Replicas = defaultReplicas
@@ -103,6 +113,16 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	return o, nil
 }
+
+// Workload is how the demo deploys its service.
+type Workload string
+
+const (
+	// CafeDeploymentWorkload is one CafeDeployment over the units.
+	CafeDeploymentWorkload Workload = "CafeDeployment"
+	// PlainDeployments is one Deployment per unit, the baseline.
+	PlainDeployments Workload = "Deployment"
+)
 
 // Stack is a running demo.
 type Stack struct {
@@ -185,11 +205,7 @@ func (s *Stack) Stop() {
 func (s *Stack) waitServing(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
-	user, err := s.user(ctx)
-	if err != nil {
-		return err
-	}
-	if err := s.drive(ctx, "first rollout of "+s.o.Image, user, nil); err != nil {
+	if err := s.rollOut(ctx, "first rollout of "+s.o.Image, nil); err != nil {
 		return err
 	}
 	httpc := &http.Client{Timeout: 2 * time.Second}
