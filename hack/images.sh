@@ -5,7 +5,8 @@
 # (hack/tools/imagebuild does the assembly with go-containerregistry).
 #
 # In-cluster binaries are the cmd/cafe-* directories (cafe-controller,
-# cafe-router, …); cmd/cafe, the CLI and local platform, is not one.
+# cafe-router, cafe-demo, …) but those in local_only below; cmd/cafe, the CLI
+# and local platform, is not one either.
 #
 # Environment:
 #   CAFE_IMAGES_OUT    where the layouts go (default out/images)
@@ -37,7 +38,9 @@ if [[ ! -s "${CA_BUNDLE}" ]]; then
 	apt-get update -qq && apt-get install -y -qq ca-certificates >/dev/null
 fi
 
-mapfile -t names < <(find cmd -mindepth 1 -maxdepth 1 -type d -name 'cafe-*' -printf '%f\n' | sort)
+# Binaries of the local platform and tools that never run in a cluster.
+local_only=(cafe-node cafe-load)
+mapfile -t names < <(find cmd -mindepth 1 -maxdepth 1 -type d -name 'cafe-*' -printf '%f\n' | sort | grep -vxF -f <(printf '%s\n' "${local_only[@]}"))
 if [[ ${#names[@]} == 0 ]]; then
 	echo "no in-cluster binaries (cmd/cafe-*) to build" >&2
 	exit 1
