@@ -8,6 +8,8 @@ CG=bin/controller-gen
 if compgen -G "internal/controller/*/*.go" >/dev/null; then
 	"${CG}" rbac:roleName=cafe-controller paths=./internal/controller/... output:rbac:artifacts:config=config/rbac
 fi
+"${CG}" rbac:roleName=cafe-router paths=./internal/router/kube output:rbac:artifacts:config=config/rbac/router
+"${CG}" rbac:roleName=cafe-router-failover paths=./internal/router/failover output:rbac:artifacts:config=config/rbac/router-failover
 
 # Installs pick up every CRD, RBAC rule and admission policy from here:
 # kustomize lists the CRD and policy files, the Helm chart carries copies of
@@ -34,5 +36,7 @@ rm -rf charts/cafe/crds charts/cafe/files
 mkdir -p charts/cafe/crds charts/cafe/files/user-roles charts/cafe/files/admission
 cp config/crd/bases/*.yaml charts/cafe/crds/
 cp config/rbac/role.yaml charts/cafe/files/controller-role.yaml
+cp config/rbac/router/role.yaml charts/cafe/files/router-role.yaml
+cp config/rbac/router-failover/role.yaml charts/cafe/files/router-failover-role.yaml
 cp config/rbac/users/cafe_*_role.yaml charts/cafe/files/user-roles/
 cp "${policies[@]}" charts/cafe/files/admission/

@@ -74,3 +74,21 @@ hack/generate.sh, so the chart grants exactly what the kustomize install does.
 {{- end -}}
 {{- toYaml $role.rules -}}
 {{- end -}}
+
+{{/*
+The router's generated rules (hack/generate.sh, from the kubebuilder markers
+in internal/router): what every router reads, and what the failover leader
+writes. A file may hold several roles; kind picks one.
+*/}}
+{{- define "cafe.generatedRules" -}}
+{{- $file := index . 0 -}}{{- $kind := index . 1 -}}{{- $ctx := index . 2 -}}
+{{- $rules := list -}}
+{{- range $doc := splitList "\n---\n" (printf "\n%s" ($ctx.Files.Get $file)) -}}
+{{- $role := fromYaml $doc -}}
+{{- if and $role (eq (toString $role.kind) $kind) -}}{{- $rules = concat $rules $role.rules -}}{{- end -}}
+{{- end -}}
+{{- if not $rules -}}
+{{- fail (printf "%s has no %s rules: run hack/generate.sh" $file $kind) -}}
+{{- end -}}
+{{- toYaml $rules -}}
+{{- end -}}
