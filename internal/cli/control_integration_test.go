@@ -3,10 +3,14 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
 	"github.com/cafe-dev/cafe/internal/testenv"
@@ -78,8 +82,8 @@ func TestRollbackToThePreviousRevisionAndForward(t *testing.T) {
 	}
 	waitImages(t, ns, 6, "pay:v1")
 	cd := waitSettled(t, ns)
-	if !cd.Spec.Release.Immediate || cd.Annotations[appsv1alpha1.ChangeCauseAnnotation] != "rollback to revision 1" || cd.Status.Release.TotalBatches != 1 {
-		t.Errorf("after rollback --immediate: immediate %v, cause %q, %d batches", cd.Spec.Release.Immediate, cd.Annotations[appsv1alpha1.ChangeCauseAnnotation], cd.Status.Release.TotalBatches)
+	if cd.Spec.Release.ImmediateRevision != cd.Status.UpdateRevision || cd.Annotations[appsv1alpha1.ChangeCauseAnnotation] != "rollback to revision 1" || cd.Status.Release.TotalBatches != 1 {
+		t.Errorf("after rollback --immediate: immediateRevision %q (update revision %s), cause %q, %d batches", cd.Spec.Release.ImmediateRevision, cd.Status.UpdateRevision, cd.Annotations[appsv1alpha1.ChangeCauseAnnotation], cd.Status.Release.TotalBatches)
 	}
 	// The revision rolled back to is renumbered as the newest, like a
 	// Deployment's, and keeps the rollback's change cause.
@@ -95,8 +99,22 @@ func TestRollbackToThePreviousRevisionAndForward(t *testing.T) {
 		t.Errorf("rollback said %q", out)
 	}
 	waitImages(t, ns, 6, "pay:v2")
-	if cd := waitSettled(t, ns); cd.Spec.Release.Immediate || cd.Status.Release.TotalBatches != 3 {
-		t.Errorf("a rollback without --immediate: immediate %v, %d batches", cd.Spec.Release.Immediate, cd.Status.Release.TotalBatches)
+	if cd := waitSettled(t, ns); cd.Spec.Release.ImmediateRevision != "" || cd.Status.Release.TotalBatches != 3 {
+		t.Errorf("a rollback without --immediate: immediateRevision %q, %d batches", cd.Spec.Release.ImmediateRevision, cd.Status.Release.TotalBatches)
+	}
+
+	// An immediate rollback's mark applies to its own release only: the
+	// next template change, with the mark left in the spec, goes in batches.
+	mustCafe(t, ns, "rollback", "pay", "--immediate")
+	waitImages(t, ns, 6, "pay:v1")
+	cd = waitSettled(t, ns)
+	patch := []byte(`{"spec":{"template":{"spec":{"containers":[{"name":"app","image":"pay:v3"}]}}}}`)
+	if err := env.Client.Patch(context.Background(), cd, client.RawPatch(types.MergePatchType, patch)); err != nil {
+		t.Fatal(err)
+	}
+	waitImages(t, ns, 6, "pay:v3")
+	if cd := waitSettled(t, ns); cd.Spec.Release.ImmediateRevision == "" || cd.Spec.Release.ImmediateRevision == cd.Status.UpdateRevision || cd.Status.Release.TotalBatches != 3 {
+		t.Errorf("a template change after an immediate rollback: immediateRevision %q, update revision %s, %d batches (want the strategy's 3)", cd.Spec.Release.ImmediateRevision, cd.Status.UpdateRevision, cd.Status.Release.TotalBatches)
 	}
 }
 

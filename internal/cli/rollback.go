@@ -30,8 +30,9 @@ in batches, with confirmations, unless --immediate releases every remaining
 pod in one batch. Pods already at that revision are not touched. It lifts an
 abort; a paused workload stays paused until kubectl cafe resume.
 
-spec.release.immediate stays as this command sets it until the next
-rollback or until you change it.`,
+--immediate sets spec.release.immediateRevision to the revision rolled back
+to: it applies to that release only, and the next template change is
+released by the strategy again.`,
 		Example: `  kubectl cafe rollback pay
   kubectl cafe rollback pay --to-revision 1 --immediate`,
 		Args: cobra.ExactArgs(1),
@@ -65,7 +66,10 @@ func (s *session) rollback(ctx context.Context, name string, to int64, immediate
 		}
 		to = target.Revision // a retry goes to the same revision
 		cd.Spec.Template = *template
-		cd.Spec.Release.Immediate = immediate
+		cd.Spec.Release.ImmediateRevision = ""
+		if immediate {
+			cd.Spec.Release.ImmediateRevision = target.Name
+		}
 		cd.Spec.Release.Abort = false
 		if cd.Annotations == nil {
 			cd.Annotations = map[string]string{}

@@ -85,7 +85,7 @@ func releaseLine(r ReleaseView) string {
 		parts = append(parts, "spec.release.abort")
 	}
 	if r.Immediate {
-		parts = append(parts, "spec.release.immediate")
+		parts = append(parts, "spec.release.immediateRevision")
 	}
 	return strings.Join(parts, ", ")
 }

@@ -63,7 +63,7 @@ type ReleaseView struct {
 	TotalBatches int32       `json:"totalBatches"`
 	Paused       bool        `json:"paused,omitempty"`
 	Aborted      bool        `json:"aborted,omitempty"`
-	Immediate    bool        `json:"immediate,omitempty"`
+	Immediate    bool        `json:"immediate,omitempty"` // spec.release.immediateRevision names this release
 }
 
 // Counts are pod counts of a unit or of the whole workload.
@@ -161,7 +161,7 @@ func buildView(s *snapshot) WorkloadView {
 		Release: ReleaseView{
 			Revision: ref(target), Strategy: string(cd.Spec.Strategy.Type), Phase: string(st.Release.Phase),
 			Batch: st.Release.Batch, TotalBatches: st.Release.TotalBatches,
-			Paused: cd.Spec.Strategy.Paused, Aborted: cd.Spec.Release.Abort, Immediate: cd.Spec.Release.Immediate,
+			Paused: cd.Spec.Strategy.Paused, Aborted: cd.Spec.Release.Abort, Immediate: target != "" && cd.Spec.Release.ImmediateRevision == target,
 		},
 	}
 	if v.Release.Strategy == "" {

@@ -234,10 +234,15 @@ type ReleaseControls struct {
 	// +optional
 	Abort bool `json:"abort,omitempty"`
 
-	// immediate releases all remaining pods in one batch, with no Beta
-	// batch and no confirmation (`kubectl cafe rollback --immediate`).
+	// immediateRevision releases the remaining pods of the release to this
+	// revision (a ControllerRevision name, as status.updateRevision shows
+	// it) in one batch, with no Beta batch and no confirmation (`kubectl
+	// cafe rollback --immediate` sets it). It applies to that revision's
+	// release only: the next template change is released by the strategy
+	// again, whatever is left here.
 	// +optional
-	Immediate bool `json:"immediate,omitempty"`
+	// +kubebuilder:validation:MaxLength=253
+	ImmediateRevision string `json:"immediateRevision,omitempty"`
 }
 
 // ReleaseConfirmation approves the batches of the release to revision up to

@@ -53,7 +53,7 @@ func plannerInput(cd *appsv1alpha1.CafeDeployment, target string, observed []rel
 		in.AutoReschedule = release.AutoReschedule{Enabled: ar.Enabled, PendingFor: time.Duration(deref(ar.PendingSeconds, 60)) * time.Second}
 	}
 	c := cd.Spec.Release
-	in.Controls = release.Controls{Abort: c.Abort, Immediate: c.Immediate, ConfirmedBy: confirmedBy(cd)}
+	in.Controls = release.Controls{Abort: c.Abort, Immediate: c.ImmediateRevision != "" && c.ImmediateRevision == target, ConfirmedBy: confirmedBy(cd)}
 	if c.Confirm != nil {
 		in.Controls.Confirm = release.Confirmation{Revision: c.Confirm.Revision, Batch: c.Confirm.Batch}
 	}

@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
+	"github.com/cafe-dev/cafe/internal/revision"
 	"github.com/cafe-dev/cafe/internal/testenv"
 )
 
@@ -115,7 +116,7 @@ func TestRollbackFromPausedBatch(t *testing.T) {
 	// Roll back: the template returns to v1, released at once.
 	setImage(t, ns, "pay:v1", func(cd *appsv1alpha1.CafeDeployment) {
 		cd.Spec.Strategy.Paused = false
-		cd.Spec.Release.Immediate = true
+		cd.Spec.Release.ImmediateRevision = revision.Name(cd.Name, &cd.Spec.Template)
 	})
 	waitAll(t, ns, 12, "pay:v1")
 	cd := get(t, ns)
