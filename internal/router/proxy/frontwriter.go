@@ -18,6 +18,10 @@ type frontWriter struct {
 	wroteHeader bool
 	noBody      bool
 	chunked     bool
+	// remaining is what the declared Content-Length still allows, when
+	// the body is framed by one: a handler must not write past it (the
+	// excess would be read as the next response) nor short of it.
+	remaining int64
 	// closeAfter ends the connection after this response; broken is set
 	// when the response could not be written whole.
 	closeAfter bool
@@ -40,6 +44,17 @@ func (w *frontWriter) WriteHeader(code int) {
 	}
 	w.wroteHeader = true
 	w.noBody = w.head || code == http.StatusNoContent || code == http.StatusNotModified
+	length := ""
+	if !w.noBody {
+		if values := w.header["Content-Length"]; len(values) == 1 {
+			if n, ok := parseDecimal(values[0]); ok {
+				length, w.remaining = values[0], n
+			}
+		}
+		// Without a single valid length the body goes chunked, and a
+		// length it could not honour is not sent.
+		w.chunked = length == ""
+	}
 	bw := w.fc.bw
 	b := bw.AvailableBuffer()
 	b = append(b, "HTTP/1.1 "...)
@@ -49,7 +64,7 @@ func (w *frontWriter) WriteHeader(code int) {
 	b = append(b, "\r\n"...)
 	_, _ = bw.Write(b)
 	for name, values := range w.header {
-		if name == "Transfer-Encoding" || name == "Connection" {
+		if name == "Transfer-Encoding" || name == "Connection" || name == "Content-Length" && !w.noBody {
 			continue // framing and connection are this writer's to decide
 		}
 		for _, v := range values {
@@ -60,9 +75,11 @@ func (w *frontWriter) WriteHeader(code int) {
 	if _, ok := w.header["Date"]; !ok {
 		_, _ = bw.Write(appendField(bw.AvailableBuffer(), "Date", httpDate()))
 	}
-	if !w.noBody && len(w.header["Content-Length"]) == 0 {
-		w.chunked = true
+	switch {
+	case w.chunked:
 		_, _ = bw.WriteString("Transfer-Encoding: chunked\r\n")
+	case length != "":
+		_, _ = bw.Write(appendField(bw.AvailableBuffer(), "Content-Length", length))
 	}
 	if w.closeAfter {
 		_, _ = bw.WriteString("Connection: close\r\n")
@@ -79,8 +96,17 @@ func (w *frontWriter) Write(p []byte) (int, error) {
 		return len(p), nil
 	case w.chunked:
 		return chunkedWriter{w.fc.bw}.Write(p)
+	case int64(len(p)) > w.remaining:
+		// Bytes beyond the declared length would be taken for the next
+		// response: refuse them, and end the connection after this one.
+		n, _ := w.fc.bw.Write(p[:w.remaining])
+		w.remaining = 0
+		w.broken = true
+		return n, http.ErrContentLength
 	}
-	return w.fc.bw.Write(p)
+	n, err := w.fc.bw.Write(p)
+	w.remaining -= int64(n)
+	return n, err
 }
 
 // Flush sends what is buffered, for streamed responses.
@@ -98,6 +124,11 @@ func (w *frontWriter) finish() bool {
 	}
 	if w.chunked && !w.broken {
 		_ = chunkedWriter{w.fc.bw}.close()
+	}
+	if w.remaining > 0 {
+		// Short of its declared length, the response leaves the client
+		// waiting for bytes that are not coming: only a close ends it.
+		w.broken = true
 	}
 	return w.fc.bw.Flush() == nil && !w.broken
 }

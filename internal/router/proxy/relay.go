@@ -12,8 +12,14 @@ import (
 // of unknown length is flushed as it arrives, so streams stay live.
 func (h *Handler) relay(ex *exchange, w http.ResponseWriter, r *http.Request, resp *upstreamResponse) {
 	header := w.Header()
+	hasBody := resp.hasBody()
 	for _, f := range resp.fields {
 		if hopByHop(f.name) || resp.connection != "" && hasToken(resp.connection, f.name) {
+			continue
+		}
+		if hasBody && f.name == "Content-Length" {
+			// The body's framing is the router's, from what it read:
+			// an upstream's length never frames what the client gets.
 			continue
 		}
 		header[f.name] = append(header[f.name], f.value)
@@ -23,7 +29,7 @@ func (h *Handler) relay(ex *exchange, w http.ResponseWriter, r *http.Request, re
 		h.relayUpgrade(ex, w, r, resp)
 		return
 	}
-	if resp.contentLength >= 0 && len(header["Content-Length"]) == 0 {
+	if hasBody && resp.contentLength >= 0 {
 		header["Content-Length"] = []string{strconv.FormatInt(resp.contentLength, 10)}
 	}
 	ex.rec.WriteHeader(resp.status)

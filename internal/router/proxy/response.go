@@ -192,26 +192,43 @@ func (r *upstreamResponse) parseHead(head string) error {
 			chunked = strings.EqualFold(value, "chunked")
 			encodings++
 		case "Connection":
-			r.connection = strings.ToLower(value)
-			if hasToken(value, "close") {
-				r.keepAlive = false
-			} else if hasToken(value, "keep-alive") {
-				r.keepAlive = true
+			// Every Connection field counts: a close in any of them
+			// ends the connection, and all of them name hop-by-hop
+			// fields.
+			if r.connection != "" {
+				r.connection += ", "
 			}
+			r.connection += strings.ToLower(value)
 		}
 		r.fields = append(r.fields, headerField{name, value})
 	}
 	switch {
+	case hasToken(r.connection, "close"):
+		r.keepAlive = false
+	case hasToken(r.connection, "keep-alive"):
+		r.keepAlive = true
+	}
+	switch {
+	case encodings > 0 && lengths > 0:
+		// RFC 9112 section 6.3 lets the chunked encoding win, but a
+		// response framed two ways is a response-splitting attempt or a
+		// broken upstream either way: refuse it, as for requests.
+		return errors.New("response has both Content-Length and Transfer-Encoding")
 	case encodings > 1 || encodings == 1 && !chunked:
 		return errors.New("unsupported Transfer-Encoding in response")
 	case encodings == 1:
-		// Chunked wins over a length, which must then not be trusted.
-		r.contentLength = -1
-		r.keepAlive = r.keepAlive && lengths == 0
 		r.cb = chunkedBody{}
 		r.body = &r.cb
 	}
 	return nil
+}
+
+// hasBody reports whether the response has a body on the wire: not one to
+// HEAD, nor a 1xx, 204 or 304, whose Content-Length describes the
+// representation rather than framing anything.
+func (r *upstreamResponse) hasBody() bool {
+	_, none := r.body.(noBody)
+	return !none
 }
 
 // frame sets up the body reader once the head is parsed.
