@@ -50,7 +50,10 @@ type upstreamConn struct {
 }
 
 // get returns an idle connection to addr, most recently used first (warm,
-// and least likely to have been closed by the peer), or dials one.
+// and least likely to have been closed by the peer), or dials one. Every
+// idle connection is peeked at before reuse, however briefly it idled:
+// bytes the peer sent after its last response, or its close, must not
+// meet the next request.
 func (p *upstreamPool) get(ctx context.Context, addr string) (*upstreamConn, error) {
 	now := time.Now()
 	for {
@@ -65,7 +68,7 @@ func (p *upstreamPool) get(ctx context.Context, addr string) (*upstreamConn, err
 		p.idle[addr] = stack[:len(stack)-1]
 		p.mu.Unlock()
 		idle := now.Sub(uc.idleAt)
-		if idle < p.o.IdleConnTimeout && (idle < probeIdleAfter || peerOpen(uc.conn)) {
+		if idle < p.o.IdleConnTimeout && peerOpen(uc.conn) {
 			uc.reused = true
 			return uc, nil
 		}
@@ -83,11 +86,6 @@ func (p *upstreamPool) get(ctx context.Context, addr string) (*upstreamConn, err
 		pool: p,
 	}, nil
 }
-
-// probeIdleAfter is how long a connection may sit idle before it is checked
-// for a close by the peer before reuse. A request sent on a connection the
-// peer closed fails, and only a replayable one may then be sent again.
-const probeIdleAfter = 50 * time.Millisecond
 
 // put returns a connection whose exchange ended cleanly to the idle stack.
 func (p *upstreamPool) put(uc *upstreamConn) {
@@ -132,7 +130,7 @@ type upstreamRequest struct {
 // roundTrip sends req to addr and returns the response with its head read
 // and its body ready to stream. The caller must close the response.
 func (p *upstreamPool) roundTrip(ctx context.Context, addr string, req *upstreamRequest, body *trackedBody) (*upstreamResponse, error) {
-	for {
+	for replayed := false; ; replayed = true {
 		uc, err := p.get(ctx, addr)
 		if err != nil {
 			return nil, err
@@ -144,8 +142,12 @@ func (p *upstreamPool) roundTrip(ctx context.Context, addr string, req *upstream
 		_ = uc.conn.Close()
 		bodyRead, _ := body.state()
 		var closed *peerClosedError
-		if uc.reused && errors.As(err, &closed) && req.replayable && !bodyRead {
-			continue // a keep-alive race: the peer closed the idle connection
+		if uc.reused && errors.As(err, &closed) && req.replayable && !bodyRead && !replayed {
+			// A keep-alive race: the peer closed the idle connection.
+			// Once only: an upstream that reads requests and closes
+			// without answering would otherwise get the request again
+			// on every idle connection in the pool.
+			continue
 		}
 		return nil, err
 	}

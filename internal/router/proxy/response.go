@@ -43,10 +43,12 @@ func (r *upstreamResponse) Read(p []byte) (int, error) { return r.body.Read(p) }
 
 // close ends the exchange: a connection whose response was read to its end
 // and whose deadline was not forced goes back to the pool, any other is
-// closed.
+// closed. So is one holding bytes past the response (beyond its length, or
+// a body where none belongs): they would be read as the answer to the next
+// request, whoever sends it.
 func (r *upstreamResponse) close() {
 	uc := r.uc
-	reusable := r.keepAlive && r.stop() && bodyDone(r.body)
+	reusable := r.keepAlive && r.stop() && bodyDone(r.body) && uc.br.Buffered() == 0
 	if reusable && r.resetDeadline {
 		reusable = uc.conn.SetDeadline(noDeadline) == nil
 	}
