@@ -77,8 +77,12 @@ func (r *recorder) record(o outcome) {
 	if o.status != 0 {
 		r.byUnit[o.unit] = append(r.byUnit[o.unit], o.latency)
 		r.window[o.unit] = append(r.window[o.unit], o.latency)
-		second := int(o.sentAt.Add(o.latency).Sub(r.start) / time.Second)
-		r.versions[versionKey{second, o.unit, o.version}]++
+		// Answers the router made itself (a 502 or 504) name a unit but no
+		// version: they say nothing of which version serves.
+		if o.version != "" {
+			second := int(o.sentAt.Add(o.latency).Sub(r.start) / time.Second)
+			r.versions[versionKey{second, o.unit, o.version}]++
+		}
 	}
 	if o.transfer != nil {
 		if o.cause == "" {

@@ -3,6 +3,7 @@ package loadgen
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -37,7 +38,31 @@ func (l *ServiceLedger) GetTransfer(ctx context.Context, id string) (demo.Transf
 	return t, l.get(ctx, "/transfers/"+id, id, &t)
 }
 
+// ledgerReadAttempts bounds the tries of one ledger read. Unlike the load,
+// the check may try again: it asks what is stored, not whether the service
+// answers, and right after a drill a unit's store member may still be
+// catching up. A 404 is an answer and is never tried again.
+const (
+	ledgerReadAttempts = 5
+	ledgerReadBackoff  = time.Second
+)
+
 func (l *ServiceLedger) get(ctx context.Context, path, uid string, v any) error {
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = l.getOnce(ctx, path, uid, v)
+		if err == nil || errors.Is(err, demo.ErrNotFound) || attempt == ledgerReadAttempts {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(ledgerReadBackoff):
+		}
+	}
+}
+
+func (l *ServiceLedger) getOnce(ctx context.Context, path, uid string, v any) error {
 	ctx, cancel := context.WithTimeout(ctx, l.timeout)
 	defer cancel()
 	a, err := l.client.send(ctx, http.MethodGet, l.baseURL+path, uid, nil, nil)

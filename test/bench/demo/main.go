@@ -147,6 +147,13 @@ func runScenario(ctx context.Context, p *platform.Platform, cfg *rest.Config, ns
 		return "", out.ReleaseErr
 	}
 	rep := out.Report
+	for i, f := range rep.Failures {
+		if i == 5 {
+			fmt.Printf("    ... %d more\n", len(rep.Failures)-i)
+			break
+		}
+		fmt.Printf("    failed at %.2fs: %s %s via %s: %s %d from %s (%s): %s\n", f.At.Seconds(), f.Op, f.User, f.Target, f.Cause, f.Status, f.Unit, f.Version, f.Detail)
+	}
 	var causes []string
 	for cause, n := range rep.FailuresByCause {
 		causes = append(causes, fmt.Sprintf("%s %d", cause, n))
