@@ -22,6 +22,9 @@ type upstreamPool struct {
 
 	mu   sync.Mutex
 	idle map[string][]*upstreamConn
+	// sweeping is set while a sweep is scheduled, which it is while any
+	// connection idles: a pool with none costs no timer.
+	sweeping bool
 }
 
 func newUpstreamPool(o TransportOptions) *upstreamPool {
@@ -92,22 +95,70 @@ func (p *upstreamPool) put(uc *upstreamConn) {
 	uc.idleAt = time.Now()
 	p.mu.Lock()
 	stack := p.idle[uc.addr]
-	var expired *upstreamConn
-	if len(stack) > 0 && uc.idleAt.Sub(stack[0].idleAt) >= p.o.IdleConnTimeout {
-		// The bottom of the stack is reached last; drop it once stale.
-		expired = stack[0]
-		stack = append(stack[:0], stack[1:]...)
-	}
 	if len(stack) >= p.o.MaxIdleConnsPerHost {
-		p.idle[uc.addr] = stack
 		p.mu.Unlock()
 		_ = uc.conn.Close()
-	} else {
-		p.idle[uc.addr] = append(stack, uc)
-		p.mu.Unlock()
+		return
 	}
-	if expired != nil {
-		_ = expired.conn.Close()
+	p.idle[uc.addr] = append(stack, uc)
+	if !p.sweeping {
+		p.sweeping = true
+		time.AfterFunc(p.o.IdleConnTimeout, p.sweep)
+	}
+	p.mu.Unlock()
+}
+
+// sweep closes the connections idle for IdleConnTimeout and forgets
+// addresses left with none. Without it a connection to an address no
+// longer used (a pod gone, a peer router moved) would idle forever, in
+// CLOSE_WAIT once the peer closed its end. It runs again when the oldest
+// connection left expires.
+func (p *upstreamPool) sweep() {
+	now := time.Now()
+	var expired []*upstreamConn
+	p.mu.Lock()
+	var oldest time.Time
+	for addr, stack := range p.idle {
+		// Stacks are ordered by idleAt, oldest at the bottom.
+		n := 0
+		for n < len(stack) && now.Sub(stack[n].idleAt) >= p.o.IdleConnTimeout {
+			n++
+		}
+		expired = append(expired, stack[:n]...)
+		if n == len(stack) {
+			delete(p.idle, addr)
+			continue
+		}
+		if n > 0 {
+			clear(stack[copy(stack, stack[n:]):])
+			p.idle[addr] = stack[:len(stack)-n]
+		}
+		if at := stack[0].idleAt; oldest.IsZero() || at.Before(oldest) {
+			oldest = at
+		}
+	}
+	p.sweeping = !oldest.IsZero()
+	if p.sweeping {
+		time.AfterFunc(oldest.Add(p.o.IdleConnTimeout).Sub(now), p.sweep)
+	}
+	p.mu.Unlock()
+	for _, uc := range expired {
+		_ = uc.conn.Close()
+	}
+}
+
+// closeIdle closes the idle connections to addrs, which are no longer
+// endpoints: they would only wait out the idle timeout.
+func (p *upstreamPool) closeIdle(addrs []string) {
+	var closing []*upstreamConn
+	p.mu.Lock()
+	for _, addr := range addrs {
+		closing = append(closing, p.idle[addr]...)
+		delete(p.idle, addr)
+	}
+	p.mu.Unlock()
+	for _, uc := range closing {
+		_ = uc.conn.Close()
 	}
 }
 

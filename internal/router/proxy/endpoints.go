@@ -61,8 +61,8 @@ type endpointPool struct {
 }
 
 // replace installs addrs, reusing endpoints (and their ejection state) for
-// addresses already present.
-func (p *endpointPool) replace(addrs []string) {
+// addresses already present, and returns the addresses dropped.
+func (p *endpointPool) replace(addrs []string) (dropped []string) {
 	old := map[string]*endpoint{}
 	if s := p.set.Load(); s != nil {
 		for _, e := range s.endpoints {
@@ -83,6 +83,12 @@ func (p *endpointPool) replace(addrs []string) {
 		next.endpoints = append(next.endpoints, e)
 	}
 	p.set.Store(next)
+	for a := range old {
+		if !seen[a] {
+			dropped = append(dropped, a)
+		}
+	}
+	return dropped
 }
 
 // maxAttempts bounds attempts per request, which lets the tried list live in

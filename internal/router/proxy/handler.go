@@ -172,11 +172,13 @@ func (h *Handler) SetRoutes(routes []Route) error {
 // SetEndpoints replaces the endpoints (host:port) of this router's unit for
 // a route. Only this unit's endpoints are needed: other units are reached
 // through their routers. Endpoints kept across updates keep their ejection
-// state. It may be called before SetRoutes names the route.
+// state. It may be called before SetRoutes names the route. Idle
+// connections to dropped endpoints are closed.
 func (h *Handler) SetEndpoints(route string, addrs []string) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.pool(route).replace(addrs)
+	dropped := h.pool(route).replace(addrs)
+	h.mu.Unlock()
+	h.upstreams.closeIdle(dropped)
 }
 
 func (h *Handler) slot(name string) *mapSlot {

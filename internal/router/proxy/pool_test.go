@@ -147,3 +147,112 @@ func TestClosedWithoutAnswerReplayedOnce(t *testing.T) {
 		t.Errorf("the upstream got the request %d times, want 2 at most", n)
 	}
 }
+
+// closeWatcher is an upstream that answers every request with "ok" and
+// reports when the router closes one of its connections.
+func closeWatcher(t *testing.T) (string, chan struct{}) {
+	t.Helper()
+	l := listenLoopback(t)
+	t.Cleanup(func() { _ = l.Close() })
+	closed := make(chan struct{}, 16)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { _ = c.Close() })
+			go func() {
+				defer func() { closed <- struct{}{} }()
+				br := bufio.NewReader(c)
+				for {
+					if _, err := http.ReadRequest(br); err != nil {
+						return
+					}
+					_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+				}
+			}()
+		}
+	}()
+	return l.Addr().String(), closed
+}
+
+func idleAddrs(p *upstreamPool) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.idle)
+}
+
+// TestIdleUpstreamConnectionsReaped: a connection idle for IdleConnTimeout
+// is closed even when no request comes for its address again, and the
+// address is forgotten.
+func TestIdleUpstreamConnectionsReaped(t *testing.T) {
+	up, closed := closeWatcher(t)
+	r := singleUnitRouter(t, Options{Outlier: noEjection, Upstream: TransportOptions{IdleConnTimeout: 100 * time.Millisecond}}, Route{}, up)
+	if resp, _ := get(t, r.addr, "/", uid(10)); resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	select {
+	case <-closed:
+	case <-time.After(2 * time.Second):
+		t.Fatal("the idle upstream connection is still open after 2s, with a 100ms idle timeout")
+	}
+	deadline := time.Now().Add(time.Second)
+	for idleAddrs(r.upstreams) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the pool still holds the address of its expired connection")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestDroppedEndpointIdleConnectionsClosed: idle connections to an endpoint
+// dropped from the route close at once.
+func TestDroppedEndpointIdleConnectionsClosed(t *testing.T) {
+	up, closed := closeWatcher(t)
+	other := newBackend(t, "other", nil)
+	r := singleUnitRouter(t, Options{Outlier: noEjection}, Route{}, up)
+	if resp, _ := get(t, r.addr, "/", uid(10)); resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	r.SetEndpoints("accounts", []string{other.addr()})
+	select {
+	case <-closed:
+	case <-time.After(2 * time.Second):
+		t.Fatal("the idle connection to a dropped endpoint is still open")
+	}
+}
+
+// TestSweepKeepsFreshConnections: a sweep closes the expired bottom of each
+// idle stack, keeps the rest in order, and forgets emptied addresses.
+func TestSweepKeepsFreshConnections(t *testing.T) {
+	p := newUpstreamPool(TransportOptions{IdleConnTimeout: time.Hour})
+	now := time.Now()
+	conn := func(addr string, idle time.Duration) *upstreamConn {
+		c, peer := net.Pipe()
+		t.Cleanup(func() { _ = c.Close(); _ = peer.Close() })
+		return &upstreamConn{conn: c, addr: addr, pool: p, idleAt: now.Add(-idle)}
+	}
+	a1, a2, a3 := conn("a", 3*time.Hour), conn("a", 2*time.Hour), conn("a", time.Minute)
+	b1 := conn("b", 2*time.Hour)
+	p.mu.Lock()
+	p.idle["a"] = []*upstreamConn{a1, a2, a3}
+	p.idle["b"] = []*upstreamConn{b1}
+	p.sweeping = true
+	p.mu.Unlock()
+	p.sweep()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if got := p.idle["a"]; len(got) != 1 || got[0] != a3 {
+		t.Errorf("address a keeps %d connections, want only the fresh one", len(got))
+	}
+	if _, ok := p.idle["b"]; ok {
+		t.Error("address b, all expired, is still in the pool")
+	}
+	if !p.sweeping {
+		t.Error("no sweep scheduled for the connection left")
+	}
+	if _, err := a1.conn.Write([]byte("x")); err == nil {
+		t.Error("an expired connection is still open")
+	}
+}
