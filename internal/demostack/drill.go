@@ -68,24 +68,12 @@ func (s *Stack) RunDrill(ctx context.Context, d Drill) (*DrillOutcome, error) {
 		d.Log = func(string, ...any) {}
 	}
 	cfg := d.Load
-	cfg.Targets = s.RouterURLs()
 	cfg.Progress = d.Progress
-	type result struct {
-		rep *loadgen.Report
-		err error
+	load, err := s.startLoad(ctx, cfg, d.At, "the drill")
+	if err != nil {
+		return nil, err
 	}
-	done := make(chan result, 1)
-	begun := time.Now()
-	go func() {
-		rep, err := loadgen.Run(ctx, cfg)
-		done <- result{rep, err}
-	}()
-	select {
-	case r := <-done:
-		return nil, fmt.Errorf("the load ended before the drill: %v", r.err)
-	case <-time.After(d.At):
-	}
-	out := &DrillOutcome{LostAt: time.Since(begun)}
+	out := &DrillOutcome{LostAt: load.elapsed()}
 	lost := time.Now()
 	if err := s.lose(d.Kind, d.Unit); err != nil {
 		return nil, err
@@ -100,7 +88,7 @@ func (s *Stack) RunDrill(ctx context.Context, d Drill) (*DrillOutcome, error) {
 		}
 		moved <- after
 	}()
-	r := <-done
+	rep, err := load.wait()
 	stopPolling()
 	out.ShardsMovedAfter = <-moved
 	if d.Kind == CutUnit {
@@ -108,19 +96,19 @@ func (s *Stack) RunDrill(ctx context.Context, d Drill) (*DrillOutcome, error) {
 			d.Log("restore %s's network: %v", d.Unit, err)
 		}
 	}
-	if r.err != nil {
-		return nil, r.err
+	if err != nil {
+		return nil, err
 	}
-	out.Report = r.rep
-	for _, f := range r.rep.Failures {
+	out.Report = rep
+	for _, f := range rep.Failures {
 		if f.At+f.Latency >= out.LostAt {
 			out.FailedAfterLoss++
 			out.ServedAgainAfter = max(out.ServedAgainAfter, f.At-out.LostAt)
 		}
 	}
-	out.DetailsTruncated = len(r.rep.Failures) < r.rep.Failed
+	out.DetailsTruncated = len(rep.Failures) < rep.Failed
 	if out.DetailsTruncated {
-		out.FailedAfterLoss = r.rep.Failed // every failure, at worst after the loss
+		out.FailedAfterLoss = rep.Failed // every failure, at worst after the loss
 	}
 	ledger := loadgen.NewServiceLedger(s.surviving(d.Unit), 5*time.Second)
 	out.Report.Ledger = loadgen.CheckLedger(ctx, ledger, out.Report)

@@ -33,7 +33,6 @@ type ReleaseOutcome struct {
 // Run drives the scenario and checks the ledger at the end.
 func (s *Stack) Run(ctx context.Context, sc ReleaseUnderLoad) (*ReleaseOutcome, error) {
 	cfg := sc.Load
-	cfg.Targets = s.RouterURLs()
 	var failed atomic.Int64
 	cfg.Progress = func(p loadgen.Progress) {
 		failed.Store(int64(p.Failed))
@@ -44,36 +43,22 @@ func (s *Stack) Run(ctx context.Context, sc ReleaseUnderLoad) (*ReleaseOutcome, 
 	if cfg.ProgressInterval == 0 {
 		cfg.ProgressInterval = time.Second
 	}
-	type result struct {
-		rep *loadgen.Report
-		err error
+	load, err := s.startLoad(ctx, cfg, sc.WarmUp, "the release began")
+	if err != nil {
+		return nil, err
 	}
-	done := make(chan result, 1)
-	begun := time.Now()
-	go func() {
-		rep, err := loadgen.Run(ctx, cfg)
-		done <- result{rep, err}
-	}()
-	out := &ReleaseOutcome{}
-	select {
-	case r := <-done:
-		return nil, fmt.Errorf("the load ended before the release began: %v", r.err)
-	case <-time.After(sc.WarmUp):
-	}
-	out.ReleaseStarted = time.Since(begun)
+	out := &ReleaseOutcome{ReleaseStarted: load.elapsed()}
 	out.ReleaseErr = s.Release(ctx, sc.Image, func() error {
 		if n := failed.Load(); n > 0 {
 			return fmt.Errorf("%d requests failed so far", n)
 		}
 		return nil
 	})
-	out.ReleaseEnded = time.Since(begun)
-	r := <-done
-	if r.err != nil {
-		return nil, r.err
+	out.ReleaseEnded = load.elapsed()
+	if out.Report, err = load.wait(); err != nil {
+		return nil, err
 	}
-	out.Report = r.rep
-	ledger := loadgen.NewServiceLedger(cfg.Targets[0], 5*time.Second)
+	ledger := loadgen.NewServiceLedger(s.RouterURLs()[0], 5*time.Second)
 	out.Report.Ledger = loadgen.CheckLedger(ctx, ledger, out.Report)
 	return out, nil
 }
