@@ -227,7 +227,7 @@ func (uc *upstreamConn) exchange(ctx context.Context, req *upstreamRequest, body
 		// exchange wherever it is.
 		stop = context.AfterFunc(ctx, func() { _ = uc.conn.SetDeadline(aLongTimeAgo) })
 	}
-	resp, err := uc.send(req, body, deadline, hasDeadline)
+	resp, err := uc.send(ctx, req, body, deadline, hasDeadline)
 	if err != nil {
 		stop()
 		if ctx.Err() != nil {
@@ -246,23 +246,49 @@ var (
 	noDeadline   time.Time
 )
 
-func (uc *upstreamConn) send(req *upstreamRequest, body *trackedBody, deadline time.Time, hasDeadline bool) (*upstreamResponse, error) {
-	_, _ = uc.bw.Write(req.head)
-	if body != nil {
-		if err := writeBody(uc.bw, body, req.bodyLength); err != nil {
-			return nil, err
+func (uc *upstreamConn) send(ctx context.Context, req *upstreamRequest, body *trackedBody, deadline time.Time, hasDeadline bool) (*upstreamResponse, error) {
+	// The header timeout bounds the wait for the upstream to take the
+	// request too: one that accepts and never reads would otherwise
+	// hold the exchange until the request deadline, if any. A body
+	// streams for as long as it makes progress, so each piece of it
+	// read from the client extends the deadline for writing it.
+	extend := func() {
+		d := time.Now().Add(req.headerTimeout)
+		if hasDeadline && deadline.Before(d) {
+			d = deadline
 		}
+		uc.setDeadline(ctx, true, d)
 	}
-	if err := uc.bw.Flush(); err != nil {
-		if uc.reused {
+	extend()
+	_, _ = uc.bw.Write(req.head)
+	var err error
+	if body != nil {
+		err = writeBody(uc.bw, progressReader{body, extend}, req.bodyLength)
+	}
+	if err == nil {
+		err = uc.bw.Flush()
+	}
+	if err != nil {
+		var netErr net.Error
+		_, bodyErr := body.state()
+		switch {
+		case bodyErr != nil:
+		case errors.As(err, &netErr) && netErr.Timeout():
+			if !hasDeadline || time.Now().Before(deadline) {
+				err = fmt.Errorf("%w after %v: the request was not taken", errResponseHeaderTimeout, req.headerTimeout)
+			}
+		case uc.reused:
 			err = &peerClosedError{err: err}
 		}
 		return nil, err
 	}
+	// Writes after the request (an upgraded connection's) are bounded by
+	// the request deadline alone.
+	uc.setDeadline(ctx, true, deadline)
 	headerDeadline := time.Now().Add(req.headerTimeout)
 	byHeaderTimeout := !hasDeadline || headerDeadline.Before(deadline)
 	if byHeaderTimeout {
-		_ = uc.conn.SetReadDeadline(headerDeadline)
+		uc.setDeadline(ctx, false, headerDeadline)
 	}
 	resp, err := uc.readResponse(req.noResponseBody)
 	if err != nil {
@@ -275,19 +301,50 @@ func (uc *upstreamConn) send(req *upstreamRequest, body *trackedBody, deadline t
 	switch {
 	case !byHeaderTimeout:
 	case hasDeadline:
-		_ = uc.conn.SetReadDeadline(deadline)
+		uc.setDeadline(ctx, false, deadline)
 	case !resp.bodyBuffered():
 		// The header timeout must not cut a body that streams for long.
 		// A body already buffered needs no more reads, and the next
 		// exchange sets its own deadline.
-		_ = uc.conn.SetReadDeadline(noDeadline)
+		uc.setDeadline(ctx, false, noDeadline)
 	}
 	return resp, nil
 }
 
+// setDeadline sets the read or write deadline of an exchange's connection,
+// unless the exchange's context ended: the interrupt set when it did may
+// have come just before, and must not be undone.
+func (uc *upstreamConn) setDeadline(ctx context.Context, write bool, t time.Time) {
+	for {
+		if write {
+			_ = uc.conn.SetWriteDeadline(t)
+		} else {
+			_ = uc.conn.SetReadDeadline(t)
+		}
+		if t.Equal(aLongTimeAgo) || ctx.Err() == nil {
+			return
+		}
+		t = aLongTimeAgo
+	}
+}
+
+// progressReader calls progress after every read that returned bytes.
+type progressReader struct {
+	r        io.Reader
+	progress func()
+}
+
+func (p progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if n > 0 {
+		p.progress()
+	}
+	return n, err
+}
+
 // writeBody streams a request body: exactly length bytes, or chunked when
 // length is -1.
-func writeBody(w *bufio.Writer, body *trackedBody, length int64) error {
+func writeBody(w *bufio.Writer, body io.Reader, length int64) error {
 	if length >= 0 {
 		n, err := io.Copy(w, io.LimitReader(body, length))
 		if err == nil && n < length {
