@@ -3,6 +3,7 @@ package proxy
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -38,6 +39,16 @@ type frontConn struct {
 	idle       atomic.Bool
 	// handedOff is set once net/http owns the connection.
 	handedOff bool
+	// ctx is every request's context: it ends when the client goes away
+	// mid-request (see watch) or the connection ends. reqBase is a request
+	// carrying it, which each request starts from.
+	ctx     context.Context
+	cancel  context.CancelFunc
+	reqBase http.Request
+	// watching is set while a goroutine watches the connection for the
+	// client's end during a request; watched carries what it read.
+	watchable, watching bool
+	watched             chan error
 
 	headBuf []byte
 	fields  []headerField
@@ -48,13 +59,17 @@ type frontConn struct {
 	lb      lengthBody
 	cb      chunkedBody
 	// body is the current request's body as read from the connection,
-	// whatever the handler wrapped it in.
+	// whatever the handler wrapped it in; fb is what the handler gets.
 	body io.Reader
+	fb   frontBody
 	w    frontWriter
 }
 
 func newFrontConn(s *Server, c net.Conn) *frontConn {
-	fc := &frontConn{s: s, header: http.Header{}, remoteAddr: c.RemoteAddr().String()}
+	fc := &frontConn{s: s, header: http.Header{}, remoteAddr: c.RemoteAddr().String(), watched: make(chan error, 1)}
+	fc.ctx, fc.cancel = context.WithCancel(context.Background())
+	fc.reqBase = *fc.reqBase.WithContext(fc.ctx)
+	fc.fb.fc = fc
 	fc.setConn(c)
 	fc.w.fc = fc
 	fc.w.header = http.Header{}
@@ -73,6 +88,8 @@ func (fc *frontConn) serve() {
 		if p := recover(); p != nil && p != http.ErrAbortHandler {
 			fc.s.o.Logger.Error("panic serving a request", "panic", p, "stack", string(debug.Stack()))
 		}
+		fc.stopWatch()
+		fc.cancel()
 		if !fc.handedOff {
 			_ = fc.c.Close()
 		}
@@ -164,17 +181,82 @@ func (fc *frontConn) serveRequest() bool {
 		fc.writeError(http.StatusBadRequest, "malformed request target")
 		return false
 	}
-	if fc.body != nil {
-		// Bodies may stream for long; route timeouts bound them.
-		_ = fc.c.SetReadDeadline(noDeadline)
+	// Bodies may stream for long; route timeouts bound them, by a read
+	// deadline in the past when they end (see interruptBody).
+	_ = fc.c.SetReadDeadline(noDeadline)
+	// A client that said it sends nothing more (Connection: close) may
+	// shut down its side at once, which is no sign that it is gone.
+	fc.watchable = !rh.close
+	if fc.body == nil {
+		fc.startWatch()
 	}
 	fc.w.reset(&rh, fc.s.closing.Load())
 	fc.s.handler.ServeHTTP(&fc.w, r)
+	fc.stopWatch()
 	if !fc.w.finish() || rh.close || fc.w.closeAfter {
 		return false
 	}
 	return fc.drainBody()
 }
+
+// startWatch watches the connection while the handler runs, once the
+// request was read whole: a client that goes away then ends the request's
+// context, which ends its upstream exchange. Bytes that arrive (a
+// pipelined request) end the watch and stay in the reader.
+func (fc *frontConn) startWatch() {
+	if !fc.watchable {
+		return
+	}
+	fc.watching = true
+	go func() {
+		_, err := fc.br.Peek(1)
+		if err != nil && !isTimeout(err) {
+			fc.cancel()
+		}
+		fc.watched <- err
+	}()
+}
+
+// stopWatch ends the watch, interrupting its read, before the connection
+// is read again.
+func (fc *frontConn) stopWatch() {
+	if !fc.watching {
+		return
+	}
+	fc.watching = false
+	var err error
+	select {
+	case err = <-fc.watched:
+	default:
+		_ = fc.c.SetReadDeadline(aLongTimeAgo)
+		err = <-fc.watched
+	}
+	if isTimeout(err) {
+		// The interrupt is no error of the connection's; a read of
+		// nothing clears it from the reader.
+		_, _ = fc.br.Read(nil)
+	}
+}
+
+func isTimeout(err error) bool {
+	var netErr net.Error
+	return errors.As(err, &netErr) && netErr.Timeout()
+}
+
+// frontBody is the request body the handler reads. Once the body was read
+// whole, the connection is watched for the client's end.
+type frontBody struct{ fc *frontConn }
+
+func (b *frontBody) Read(p []byte) (int, error) {
+	fc := b.fc
+	n, err := fc.body.Read(p)
+	if !fc.watching && bodyDone(fc.body) {
+		fc.startWatch()
+	}
+	return n, err
+}
+
+func (b *frontBody) Close() error { return nil }
 
 // headBuffered reports whether a whole request head already arrived, so
 // reading it needs no deadline of its own.
@@ -255,20 +337,14 @@ func (fc *frontConn) request(rh *requestHead) (*http.Request, bool) {
 		n := len(values)
 		fc.header[name] = values[n-1 : n : n]
 	}
-	fc.req = http.Request{
-		Method:     rh.method,
-		URL:        u,
-		Proto:      "HTTP/1.1",
-		ProtoMajor: 1,
-		ProtoMinor: 1,
-		Header:     fc.header,
-		Body:       http.NoBody,
-		Host:       rh.host,
-		RemoteAddr: fc.remoteAddr,
-		RequestURI: rh.target,
-		TLS:        fc.tls,
-		Close:      rh.close,
-	}
+	// reqBase carries the connection's context, which a literal cannot
+	// set and WithContext would set in a copy, costing an allocation.
+	fc.req = fc.reqBase
+	req := &fc.req
+	req.Method, req.URL, req.Header, req.Body = rh.method, u, fc.header, http.NoBody
+	req.Proto, req.ProtoMajor, req.ProtoMinor = "HTTP/1.1", 1, 1
+	req.Host, req.RemoteAddr, req.RequestURI = rh.host, fc.remoteAddr, rh.target
+	req.TLS, req.Close = fc.tls, rh.close
 	fc.body = nil
 	switch {
 	case rh.framing.chunked:
@@ -279,13 +355,14 @@ func (fc *frontConn) request(rh *requestHead) (*http.Request, bool) {
 		fc.body, fc.req.ContentLength = &fc.lb, rh.framing.length
 	}
 	if fc.body != nil {
-		fc.req.Body = io.NopCloser(fc.body)
+		fc.req.Body = &fc.fb
 	}
 	return &fc.req, true
 }
 
 // drainBody reads what the handler left of a request body, so the next
-// request can follow, and reports whether that worked.
+// request can follow, and reports whether that worked. A client that does
+// not send it within the read-header timeout loses the connection.
 func (fc *frontConn) drainBody() bool {
 	switch {
 	case fc.body == nil || bodyDone(fc.body):
@@ -293,6 +370,7 @@ func (fc *frontConn) drainBody() bool {
 	case fc.body == &fc.lb && fc.lb.remaining > maxDrainBytes:
 		return false
 	}
+	_ = fc.c.SetReadDeadline(time.Now().Add(fc.s.o.ReadHeaderTimeout))
 	_, _ = io.CopyN(io.Discard, fc.body, maxDrainBytes)
 	return bodyDone(fc.body)
 }

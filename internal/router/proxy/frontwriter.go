@@ -117,6 +117,12 @@ func (w *frontWriter) Flush() {
 	_ = w.fc.bw.Flush()
 }
 
+// SetReadDeadline sets the request body's read deadline, for
+// http.ResponseController.
+func (w *frontWriter) SetReadDeadline(t time.Time) error {
+	return w.fc.c.SetReadDeadline(t)
+}
+
 // finish ends the response and reports whether it was written whole.
 func (w *frontWriter) finish() bool {
 	if !w.wroteHeader {

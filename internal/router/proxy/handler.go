@@ -386,6 +386,9 @@ func (h *Handler) route(ex *exchange, r *http.Request) {
 		var cancel context.CancelFunc
 		ex.ctx, cancel = context.WithTimeout(ex.ctx, d)
 		defer cancel()
+		if r.Body != nil && r.Body != http.NoBody {
+			defer interruptBody(ex.ctx, w)()
+		}
 	}
 	resp, err := h.roundTrip(ex, r)
 	if err != nil {
@@ -394,6 +397,23 @@ func (h *Handler) route(ex *exchange, r *http.Request) {
 	}
 	defer resp.close()
 	h.relay(ex, w, r, resp)
+}
+
+// interruptBody makes reads of the request body fail once ctx ends: a
+// client that stalls its body holds the exchange in a read from the client,
+// which no context interrupts. The returned stop waits for an interrupt
+// under way, so none outlives the request.
+func interruptBody(ctx context.Context, w http.ResponseWriter) (stop func()) {
+	done := make(chan struct{})
+	stopAfter := context.AfterFunc(ctx, func() {
+		defer close(done)
+		_ = http.NewResponseController(w).SetReadDeadline(aLongTimeAgo)
+	})
+	return func() {
+		if !stopAfter() {
+			<-done
+		}
+	}
 }
 
 // pastDeadline reports whether the request's own timeout ended it.

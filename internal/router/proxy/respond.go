@@ -62,13 +62,14 @@ func (h *Handler) proxyError(ex *exchange, err error) {
 		h.reject(ex, http.StatusServiceUnavailable, noEndpoint.Error()+ex.failoverNote())
 	case errors.As(err, &tooLarge):
 		h.reject(ex, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body exceeds the limit of %d bytes", tooLarge.Limit))
-	case errors.As(err, &badBody):
-		h.reject(ex, http.StatusBadRequest, "the request body is malformed or was cut short")
 	case errors.Is(ex.ctx.Err(), context.Canceled):
 		// The client is gone; 499 (client closed request) is only recorded.
 		ex.rec.status = 499
 	case ex.pastDeadline():
+		// Before a body error: the deadline interrupts a stalled body.
 		h.reject(ex, http.StatusGatewayTimeout, fmt.Sprintf("route %q did not answer within its %v request timeout", ex.route.Name, ex.route.Timeouts.Request))
+	case errors.As(err, &badBody):
+		h.reject(ex, http.StatusBadRequest, "the request body is malformed or was cut short")
 	case errors.Is(err, errResponseHeaderTimeout):
 		h.reject(ex, http.StatusGatewayTimeout, fmt.Sprintf("%s did not send response headers within %v (%d attempts)%s", ex.targetDescription(), ex.route.Timeouts.ResponseHeader, ex.attempts, ex.failoverNote()))
 	default:

@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -83,5 +85,87 @@ func TestSlowBodyWithinResponseHeaderTimeout(t *testing.T) {
 	defer b.mu.Unlock()
 	if len(b.bodies) != 1 || b.bodies[0] != "xxxxx" {
 		t.Errorf("upstream got bodies %q", b.bodies)
+	}
+}
+
+// TestRequestTimeoutBoundsStalledBody: a client that stops sending its
+// request body midway gets 504 once the route's request timeout passes.
+func TestRequestTimeoutBoundsStalledBody(t *testing.T) {
+	b := newBackend(t, "a", nil)
+	r := singleUnitRouter(t, Options{Outlier: noEjection}, Route{Timeouts: Timeouts{Request: 300 * time.Millisecond}}, b.addr())
+	for _, framing := range []string{"Content-Length: 100\r\n\r\n0123456789", "Transfer-Encoding: chunked\r\n\r\na\r\n0123456789\r\n"} {
+		start := time.Now()
+		out := rawRoundTrip(t, r.addr, "POST /a HTTP/1.1\r\nHost: x\r\nX-Cafe-Uid: U1010\r\n"+framing, 3*time.Second)
+		if !strings.HasPrefix(out, "HTTP/1.1 504 ") {
+			t.Errorf("%q: client got %q, want 504", framing, out)
+		}
+		if took := time.Since(start); took > 2*time.Second {
+			t.Errorf("%q: answered after %v with a 300ms request timeout", framing, took)
+		}
+	}
+}
+
+// TestClientGoneCancelsExchange: a client that closes its connection while
+// the upstream is still working cancels the upstream request.
+func TestClientGoneCancelsExchange(t *testing.T) {
+	for _, body := range []string{"", "payload"} {
+		gone := make(chan time.Duration, 1)
+		b := newBackend(t, "a", func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			select {
+			case <-r.Context().Done():
+				gone <- time.Since(start)
+			case <-time.After(3 * time.Second):
+				gone <- -1
+			}
+		})
+		r := singleUnitRouter(t, Options{Outlier: noEjection}, Route{}, b.addr())
+		c, err := net.Dial("tcp", r.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = fmt.Fprintf(c, "POST /a HTTP/1.1\r\nHost: x\r\nX-Cafe-Uid: U01\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+		time.Sleep(100 * time.Millisecond)
+		_ = c.Close()
+		if d := <-gone; d < 0 || d > time.Second {
+			t.Errorf("body %q: the upstream request was cancelled after %v (-1: not within 3s)", body, d)
+		}
+	}
+}
+
+// TestPipelinedRequestsWhileWatched: a request pipelined behind another
+// is served after it, whatever the watch for the client's end read.
+func TestPipelinedRequestsWhileWatched(t *testing.T) {
+	b := newBackend(t, "a", func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(20 * time.Millisecond)
+		_, _ = io.WriteString(w, r.URL.Path)
+	})
+	r := singleUnitRouter(t, Options{Outlier: noEjection}, Route{}, b.addr())
+	c, err := net.Dial("tcp", r.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	for i, path := range []string{"/1", "/2", "/3"} {
+		head := "GET " + path + " HTTP/1.1\r\nHost: x\r\nX-Cafe-Uid: U01\r\n\r\n"
+		if i == 0 {
+			// The second request arrives while the first is served.
+			_, _ = io.WriteString(c, head)
+			time.Sleep(5 * time.Millisecond)
+			continue
+		}
+		_, _ = io.WriteString(c, head)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	for _, path := range []string{"/1", "/2", "/3"} {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("reading the response to %s: %v", path, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		if string(body) != path {
+			t.Errorf("response %q, want %q", body, path)
+		}
 	}
 }
