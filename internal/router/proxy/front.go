@@ -53,7 +53,7 @@ func NewServer(handler http.Handler, o ServerOptions) *Server {
 		o:       o,
 		handoff: newHandoffListener(),
 		fallback: &http.Server{
-			Handler:           handler,
+			Handler:           handedTLS(handler),
 			ReadHeaderTimeout: o.ReadHeaderTimeout,
 			IdleTimeout:       o.IdleTimeout,
 			MaxHeaderBytes:    o.MaxHeaderBytes,
@@ -66,6 +66,20 @@ func NewServer(handler http.Handler, o ServerOptions) *Server {
 	}
 	go func() { _ = s.fallback.Serve(s.handoff) }()
 	return s
+}
+
+// handedTLS gives requests on TLS connections the lean path handed to
+// net/http their TLS state, which net/http sets only for a *tls.Conn of its
+// own: without it they would pass for cleartext (X-Forwarded-Proto).
+func handedTLS(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS == nil {
+			if g, ok := r.Context().Value(guardedConnKey{}).(*guardedConn); ok {
+				r.TLS = g.tls
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Serve accepts connections on l until Shutdown or Close, which make it
@@ -117,7 +131,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		for fc := range s.conns {
 			if fc.idle.Load() {
 				// Wakes the connection from its keep-alive wait.
-				_ = fc.c.SetReadDeadline(aLongTimeAgo)
+				_ = fc.raw.SetReadDeadline(aLongTimeAgo)
 			}
 		}
 		s.mu.Unlock()
@@ -138,7 +152,7 @@ func (s *Server) Close() error {
 	s.closeListeners()
 	s.mu.Lock()
 	for fc := range s.conns {
-		_ = fc.c.Close()
+		_ = fc.raw.Close()
 	}
 	s.mu.Unlock()
 	return s.fallback.Close()

@@ -29,7 +29,10 @@ const maxDrainBytes = 256 << 10
 // frontConn is one client connection on the lean path, with everything a
 // request needs reused from one request to the next.
 type frontConn struct {
-	s   *Server
+	s *Server
+	// raw is the accepted connection, which the server closes or wakes:
+	// c, what requests are read from, changes with TLS.
+	raw net.Conn
 	c   net.Conn
 	br  *bufio.Reader
 	bw  *bufio.Writer
@@ -66,7 +69,7 @@ type frontConn struct {
 }
 
 func newFrontConn(s *Server, c net.Conn) *frontConn {
-	fc := &frontConn{s: s, header: http.Header{}, remoteAddr: c.RemoteAddr().String(), watched: make(chan error, 1)}
+	fc := &frontConn{s: s, raw: c, header: http.Header{}, remoteAddr: c.RemoteAddr().String(), watched: make(chan error, 1)}
 	fc.ctx, fc.cancel = context.WithCancel(context.Background())
 	fc.reqBase = *fc.reqBase.WithContext(fc.ctx)
 	fc.fb.fc = fc
@@ -98,7 +101,7 @@ func (fc *frontConn) serve() {
 	if fc.s.o.TLSConfig != nil && !fc.startTLS() {
 		return
 	}
-	for first := true; fc.waitForRequest(); first = false {
+	for first := true; fc.waitForRequest(first); first = false {
 		if first && fc.tls == nil && fc.startsH2() {
 			_ = fc.c.SetReadDeadline(noDeadline)
 			fc.handOff(&replayConn{Conn: fc.c, r: fc.br})
@@ -111,13 +114,19 @@ func (fc *frontConn) serve() {
 }
 
 // waitForRequest waits for a request's first byte, within the idle
-// timeout, and reports false when the connection should close.
-func (fc *frontConn) waitForRequest() bool {
+// timeout, and reports false when the connection should close. A new
+// connection gets the read-header timeout instead: one that sends nothing
+// must not hold a connection as long as a client between requests.
+func (fc *frontConn) waitForRequest(first bool) bool {
 	if fc.br.Buffered() > 0 {
 		return !fc.s.closing.Load()
 	}
+	wait := fc.s.o.IdleTimeout
+	if first {
+		wait = fc.s.o.ReadHeaderTimeout
+	}
 	fc.idle.Store(true)
-	_ = fc.c.SetReadDeadline(time.Now().Add(fc.s.o.IdleTimeout))
+	_ = fc.c.SetReadDeadline(time.Now().Add(wait))
 	if fc.s.closing.Load() {
 		fc.idle.Store(false)
 		return false
@@ -395,7 +404,9 @@ func (fc *frontConn) writeError(status int, detail string) {
 // front, in the request-smuggling guard for net/http.
 func (fc *frontConn) guard(head string) net.Conn {
 	r := io.MultiReader(strings.NewReader(head), fc.br)
-	return newGuardedConn(&replayConn{Conn: fc.c, r: r}, fc.s.o.MaxHeaderBytes, fc.s.o.OnRefuse)
+	g := newGuardedConn(&replayConn{Conn: fc.c, r: r}, fc.s.o.MaxHeaderBytes, fc.s.o.OnRefuse)
+	g.tls = fc.tls
+	return g
 }
 
 // handOff gives the connection to the net/http server.

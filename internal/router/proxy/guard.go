@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -62,6 +63,8 @@ type guardedConn struct {
 	maxHead  int
 	onRefuse func(string)
 	stop     atomic.Bool
+	// tls is the state of the TLS connection inside, if any.
+	tls *tls.ConnectionState
 
 	state guardState
 	// out holds checked bytes not yet handed to the server.
