@@ -31,6 +31,19 @@ func writtenByRouter(name string) bool {
 	return false
 }
 
+// routerOwned reports the request fields whose values are the router's
+// own by the time a request is sent: the hop fields it sets when it
+// forwards (and strips when it serves), and the request ID it adopted or
+// made. A client's Connection field names the client's fields only, and
+// must not strip these, which would defeat the one-hop and epoch rules.
+func routerOwned(name string) bool {
+	switch name {
+	case HeaderHop, HeaderEpoch, HeaderForwardedBy, HeaderFailoverFrom, HeaderRequestID:
+		return true
+	}
+	return false
+}
+
 var headBufferPool = sync.Pool{New: func() any { b := make([]byte, 0, 2<<10); return &b }}
 
 // appendRequestHead serializes the request to send upstream: the client's
@@ -49,7 +62,7 @@ func appendRequestHead(b []byte, r *http.Request, hasBody bool, bodyLength int64
 	b = append(b, "\r\n"...)
 	connection := r.Header["Connection"]
 	for name, values := range r.Header {
-		if hopByHop(name) || writtenByRouter(name) || listedIn(connection, name) {
+		if hopByHop(name) || writtenByRouter(name) || listedIn(connection, name) && !routerOwned(name) {
 			continue
 		}
 		for _, v := range values {
