@@ -46,6 +46,13 @@ type upstreamConn struct {
 	pool   *upstreamPool
 	idleAt time.Time
 	reused bool
+	peek   peeker
+	// interrupt ends the exchange under way, when its context ends; made
+	// once for the connection's exchanges.
+	interrupt func()
+	// sending and progress serve the request being written.
+	sending  sending
+	progress progressReader
 	// headBuf and fields hold the response head being parsed.
 	headBuf []byte
 	fields  []headerField
@@ -71,7 +78,7 @@ func (p *upstreamPool) get(ctx context.Context, addr string) (*upstreamConn, err
 		p.idle[addr] = stack[:len(stack)-1]
 		p.mu.Unlock()
 		idle := now.Sub(uc.idleAt)
-		if idle < p.o.IdleConnTimeout && peerOpen(uc.conn) {
+		if idle < p.o.IdleConnTimeout && uc.peek.peerOpen() {
 			uc.reused = true
 			return uc, nil
 		}
@@ -81,13 +88,16 @@ func (p *upstreamPool) get(ctx context.Context, addr string) (*upstreamConn, err
 	if err != nil {
 		return nil, err
 	}
-	return &upstreamConn{
+	uc := &upstreamConn{
 		conn: c,
 		br:   bufio.NewReaderSize(c, 4<<10),
 		bw:   bufio.NewWriterSize(c, 4<<10),
 		addr: addr,
 		pool: p,
-	}, nil
+	}
+	uc.peek.init(c)
+	uc.interrupt = func() { _ = c.SetDeadline(aLongTimeAgo) }
+	return uc, nil
 }
 
 // put returns a connection whose exchange ended cleanly to the idle stack.
@@ -225,7 +235,7 @@ func (uc *upstreamConn) exchange(ctx context.Context, req *upstreamRequest, body
 	if ctx.Done() != nil {
 		// A client that goes away, or the request deadline, ends the
 		// exchange wherever it is.
-		stop = context.AfterFunc(ctx, func() { _ = uc.conn.SetDeadline(aLongTimeAgo) })
+		stop = context.AfterFunc(ctx, uc.interrupt)
 	}
 	resp, err := uc.send(ctx, req, body, deadline, hasDeadline)
 	if err != nil {
@@ -252,22 +262,19 @@ func (uc *upstreamConn) send(ctx context.Context, req *upstreamRequest, body *tr
 	// hold the exchange until the request deadline, if any. A body
 	// streams for as long as it makes progress, so each piece of it
 	// read from the client extends the deadline for writing it.
-	extend := func() {
-		d := time.Now().Add(req.headerTimeout)
-		if hasDeadline && deadline.Before(d) {
-			d = deadline
-		}
-		uc.setDeadline(ctx, true, d)
-	}
-	extend()
+	uc.sending = sending{ctx: ctx, timeout: req.headerTimeout, deadline: deadline, hasDeadline: hasDeadline}
+	uc.extendWrite()
 	_, _ = uc.bw.Write(req.head)
 	var err error
 	if body != nil {
-		err = writeBody(uc.bw, progressReader{body, extend}, req.bodyLength)
+		uc.progress = progressReader{r: body, uc: uc}
+		err = writeBody(uc.bw, &uc.progress, req.bodyLength)
+		uc.progress = progressReader{}
 	}
 	if err == nil {
 		err = uc.bw.Flush()
 	}
+	uc.sending = sending{} // no context outlives its exchange in the pool
 	if err != nil {
 		var netErr net.Error
 		_, bodyErr := body.state()
@@ -328,16 +335,36 @@ func (uc *upstreamConn) setDeadline(ctx context.Context, write bool, t time.Time
 	}
 }
 
-// progressReader calls progress after every read that returned bytes.
-type progressReader struct {
-	r        io.Reader
-	progress func()
+// sending is what bounds writing a request.
+type sending struct {
+	ctx         context.Context
+	timeout     time.Duration
+	deadline    time.Time
+	hasDeadline bool
 }
 
-func (p progressReader) Read(b []byte) (int, error) {
+// extendWrite gives the upstream the header timeout, within the request's
+// deadline, to take what is written next.
+func (uc *upstreamConn) extendWrite() {
+	s := &uc.sending
+	d := time.Now().Add(s.timeout)
+	if s.hasDeadline && s.deadline.Before(d) {
+		d = s.deadline
+	}
+	uc.setDeadline(s.ctx, true, d)
+}
+
+// progressReader extends the write deadline after every read of the
+// request body that returned bytes.
+type progressReader struct {
+	r  io.Reader
+	uc *upstreamConn
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
 	n, err := p.r.Read(b)
 	if n > 0 {
-		p.progress()
+		p.uc.extendWrite()
 	}
 	return n, err
 }

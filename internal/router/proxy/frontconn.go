@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"os"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -247,10 +248,9 @@ func (fc *frontConn) stopWatch() {
 	}
 }
 
-func isTimeout(err error) bool {
-	var netErr net.Error
-	return errors.As(err, &netErr) && netErr.Timeout()
-}
+// isTimeout reports a read interrupted by its deadline (without the
+// allocation errors.As into a net.Error costs).
+func isTimeout(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }
 
 // frontBody is the request body the handler reads. Once the body was read
 // whole, the connection is watched for the client's end.

@@ -4,6 +4,10 @@ package proxy
 
 import "net"
 
-// peerOpen cannot peek without blocking here; a closed connection is caught
+// peeker cannot peek without blocking here; a closed connection is caught
 // by the retry of replayable requests instead.
-func peerOpen(net.Conn) bool { return true }
+type peeker struct{}
+
+func (*peeker) init(net.Conn) {}
+
+func (*peeker) peerOpen() bool { return true }
