@@ -44,7 +44,7 @@ type frontConn struct {
 	// handedOff is set once net/http owns the connection.
 	handedOff bool
 	// ctx is every request's context: it ends when the client goes away
-	// mid-request (see watch) or the connection ends. reqBase is a request
+	// mid-request (see startWatch) or the connection ends. reqBase is a request
 	// carrying it, which each request starts from.
 	ctx     context.Context
 	cancel  context.CancelFunc
