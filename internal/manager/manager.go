@@ -7,6 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/selection"
@@ -72,9 +73,15 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Pods and EndpointSlices are the bulk of the cache, and their
+	// managedFields (who wrote which field) are read by no controller here:
+	// they are dropped before objects are stored. CafeDeployments keep
+	// theirs: the release records who confirmed from them.
+	stripManagedFields := cache.TransformStripManagedFields()
 	cacheOpts := cache.Options{
 		ByObject: map[client.Object]cache.ByObject{
-			&corev1.Pod{}: {Label: labels.NewSelector().Add(*cafePods)},
+			&corev1.Pod{}:                {Label: labels.NewSelector().Add(*cafePods), Transform: stripManagedFields},
+			&discoveryv1.EndpointSlice{}: {Transform: stripManagedFields},
 		},
 	}
 	if o.Namespace != "" {
