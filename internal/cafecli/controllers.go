@@ -12,8 +12,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
-	"github.com/cafe-dev/cafe/config/admission"
-	"github.com/cafe-dev/cafe/config/crd"
 	"github.com/cafe-dev/cafe/internal/manager"
 )
 
@@ -45,16 +43,6 @@ func startCafe(ctx context.Context, cfg *rest.Config, out io.Writer, logDir stri
 		}
 	}()
 	return ready, errs
-}
-
-// installCafe installs CAFE's CRDs and admission policies; the platform runs
-// it before kube-controller-manager starts, so its discovery knows CAFE's
-// kinds from the start.
-func installCafe(ctx context.Context, cfg *rest.Config) error {
-	if err := crd.Install(ctx, cfg); err != nil {
-		return err
-	}
-	return admission.Install(ctx, cfg)
 }
 
 func waitStarted(ctx context.Context, ready <-chan struct{}, errs <-chan error) error {

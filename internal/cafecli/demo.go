@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
+	"github.com/cafe-dev/cafe/internal/apiinstall"
 	"github.com/cafe-dev/cafe/internal/demostack"
 	"github.com/cafe-dev/cafe/internal/loadgen"
 	"github.com/cafe-dev/cafe/internal/platform"
@@ -54,7 +55,7 @@ func (d *demoOptions) start(ctx context.Context, out io.Writer) (*platform.Platf
 	d.platform.Log = logf
 	d.platform.NodesPerUnit = 1
 	d.platform.APIServerPort = 0
-	d.platform.BeforeControllers = installCafe
+	d.platform.BeforeControllers = apiinstall.Install
 	if err := resetDataDir(d.platform.DataDir); err != nil {
 		return nil, nil, err
 	}

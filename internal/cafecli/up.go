@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cafe-dev/cafe/internal/apiinstall"
 	"github.com/cafe-dev/cafe/internal/platform"
 )
 
@@ -29,7 +30,7 @@ back the same cluster state.`,
 			opts.Log = func(format string, args ...any) { fmt.Fprintf(out, "  "+format+"\n", args...) }
 			fmt.Fprintf(out, "CAFE local platform: %d units (%v), %d nodes each, data in %s\n",
 				len(opts.Units), opts.Units, opts.NodesPerUnit, opts.DataDir)
-			opts.BeforeControllers = installCafe
+			opts.BeforeControllers = apiinstall.Install
 			p, err := platform.Start(ctx, opts)
 			if err != nil {
 				return err

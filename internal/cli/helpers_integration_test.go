@@ -3,12 +3,10 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,29 +27,10 @@ func TestMain(m *testing.M) {
 	testenv.Main(m, testenv.Options{RunControllers: true}, &env)
 }
 
-// syncBuffer is a buffer a running command (a watch) writes while the test
-// reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // kubectlCafe runs `kubectl cafe args...` in-process against the test
 // platform through its kubeconfig file, in namespace ns, writing its
 // output to out.
-func kubectlCafe(ctx context.Context, out *syncBuffer, ns string, args ...string) error {
+func kubectlCafe(ctx context.Context, out *testenv.SyncBuffer, ns string, args ...string) error {
 	cmd := NewCommand(genericiooptions.IOStreams{In: strings.NewReader(""), Out: out, ErrOut: out})
 	cmd.SetArgs(append([]string{"--kubeconfig", env.Platform.KubeconfigPath(), "-n", ns}, args...))
 	return cmd.ExecuteContext(ctx)
@@ -62,7 +41,7 @@ func cafe(t *testing.T, ns string, args ...string) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	var out syncBuffer
+	var out testenv.SyncBuffer
 	err := kubectlCafe(ctx, &out, ns, args...)
 	return out.String(), err
 }

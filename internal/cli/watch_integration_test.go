@@ -18,7 +18,7 @@ var releaseHeader = regexp.MustCompile(`Release: +(\w+), batch (\d+) of (\d+)`)
 
 // startWatch runs `kubectl cafe get pay --watch` until it returns, which
 // the returned channel reports.
-func startWatch(t *testing.T, ns string, out *syncBuffer) <-chan error {
+func startWatch(t *testing.T, ns string, out *testenv.SyncBuffer) <-chan error {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	done := make(chan error, 1)
@@ -29,7 +29,7 @@ func startWatch(t *testing.T, ns string, out *syncBuffer) <-chan error {
 	return done
 }
 
-func waitWatchEnd(t *testing.T, done <-chan error, out *syncBuffer) []string {
+func waitWatchEnd(t *testing.T, done <-chan error, out *testenv.SyncBuffer) []string {
 	t.Helper()
 	select {
 	case err := <-done:
@@ -47,7 +47,7 @@ func waitWatchEnd(t *testing.T, done <-chan error, out *syncBuffer) []string {
 func TestWatchDrawsEveryBatchUntilTheReleaseCompletes(t *testing.T) {
 	ns := env.Namespace(t)
 	createCompleted(t, ns, workloadSpec(ns, 6, "pay:v1", autoStrategy))
-	var out syncBuffer
+	var out testenv.SyncBuffer
 	setImage(t, ns, "pay:v2")
 	frames := waitWatchEnd(t, startWatch(t, ns, &out), &out)
 
@@ -85,7 +85,7 @@ func TestWatchDrawsEveryBatchUntilTheReleaseCompletes(t *testing.T) {
 func TestWatchEndsWhenTheReleasePauses(t *testing.T) {
 	ns := env.Namespace(t)
 	createCompleted(t, ns, workloadSpec(ns, 6, "pay:v1", autoStrategy))
-	var out syncBuffer
+	var out testenv.SyncBuffer
 	setImage(t, ns, "pay:v2")
 	done := startWatch(t, ns, &out)
 	testenv.Eventually(t, time.Minute, "the watch to draw batch 1", func() (bool, string) {

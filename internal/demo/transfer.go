@@ -11,6 +11,8 @@ import (
 
 	"go.etcd.io/etcd/api/v3/etcdserverpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/cafe-dev/cafe/internal/ctxsleep"
 )
 
 // ApplyTransfer moves t.Amount from t.From to t.To at most once per t.ID, in
@@ -161,12 +163,5 @@ func (s *Store) commitTransfer(ctx context.Context, t Transfer, snap transferSna
 // false if ctx ends first.
 func sleepBeforeRetry(ctx context.Context, attempt int) bool {
 	limit := time.Millisecond << min(attempt, 6)
-	timer := time.NewTimer(time.Millisecond + rand.N(limit))
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-timer.C:
-		return true
-	}
+	return ctxsleep.For(ctx, time.Millisecond+rand.N(limit))
 }

@@ -8,6 +8,8 @@ import (
 	mathrand "math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/cafe-dev/cafe/internal/ctxsleep"
 )
 
 // Run opens the accounts, then sends the stream for cfg.Duration or until
@@ -45,7 +47,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		// Open loop: request i is due at start + i*interval whatever the
 		// earlier ones' latency; a late scheduler catches up at once.
 		due := start.Add(time.Duration(i) * interval)
-		if due.Sub(start) >= cfg.Duration || !sleepUntil(ctx, due) {
+		if due.Sub(start) >= cfg.Duration || !ctxsleep.For(ctx, time.Until(due)) {
 			break
 		}
 		r := p.next()
@@ -92,22 +94,6 @@ func reportProgress(cfg Config, rec *recorder) (stop func()) {
 		}
 	}()
 	return func() { close(done); wg.Wait() }
-}
-
-// sleepUntil returns false if ctx ends first.
-func sleepUntil(ctx context.Context, t time.Time) bool {
-	d := time.Until(t)
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-timer.C:
-		return true
-	}
 }
 
 func newRunID() string {

@@ -11,6 +11,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/cafe-dev/cafe/internal/ctxsleep"
 )
 
 // probeKind tells readiness from liveness results.
@@ -43,7 +45,7 @@ func prober(ctx context.Context, kind probeKind, container string, pid int, podI
 	}
 	verdict := kind == liveness
 	passes, fails := 0, 0
-	if !sleepCtx(ctx, time.Duration(p.InitialDelaySeconds)*time.Second) {
+	if !ctxsleep.For(ctx, time.Duration(p.InitialDelaySeconds)*time.Second) {
 		return
 	}
 	for {
@@ -61,7 +63,7 @@ func prober(ctx context.Context, kind probeKind, container string, pid int, podI
 			verdict = false
 			report(probeResult{Container: container, PID: pid, Kind: kind, OK: false, Message: err.Error()})
 		}
-		if !sleepCtx(ctx, period) {
+		if !ctxsleep.For(ctx, period) {
 			return
 		}
 	}
@@ -149,18 +151,4 @@ func seconds(v int32, def int) time.Duration {
 		return time.Duration(def) * time.Second
 	}
 	return time.Duration(v) * time.Second
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

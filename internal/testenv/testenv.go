@@ -21,8 +21,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/cafe-dev/cafe/config/admission"
-	"github.com/cafe-dev/cafe/config/crd"
+	"github.com/cafe-dev/cafe/internal/apiinstall"
 	"github.com/cafe-dev/cafe/internal/manager"
 	"github.com/cafe-dev/cafe/internal/platform"
 )
@@ -106,13 +105,7 @@ func run(m *testing.M, opts Options, env **Env) int {
 			if !opts.InstallCRDs && !opts.RunControllers {
 				return nil
 			}
-			if err := crd.Install(ctx, cfg); err != nil {
-				return fmt.Errorf("install CAFE's CRDs: %w", err)
-			}
-			if err := admission.Install(ctx, cfg); err != nil {
-				return fmt.Errorf("install CAFE's admission policies: %w", err)
-			}
-			return nil
+			return apiinstall.Install(ctx, cfg)
 		},
 	})
 	if err != nil {

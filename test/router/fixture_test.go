@@ -3,7 +3,6 @@
 package router
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -49,7 +48,7 @@ type fixture struct {
 	backends map[string][]*netlab.Backend
 	routers  map[string]*router
 	http     *http.Client
-	logs     *syncBuffer
+	logs     *testenv.SyncBuffer
 	tables   *tableLog
 }
 
@@ -79,7 +78,7 @@ func newFixture(t *testing.T) *fixture {
 		backends: map[string][]*netlab.Backend{},
 		routers:  map[string]*router{},
 		http:     &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}},
-		logs:     &syncBuffer{},
+		logs:     &testenv.SyncBuffer{},
 		tables:   newTableLog(),
 	}
 	lab, err := netlab.Setup(units)
@@ -274,21 +273,4 @@ func (f *fixture) epochs() map[string]int64 {
 		}
 	}
 	return out
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -25,8 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
-	"github.com/cafe-dev/cafe/config/admission"
-	"github.com/cafe-dev/cafe/config/crd"
+	"github.com/cafe-dev/cafe/internal/apiinstall"
 	"github.com/cafe-dev/cafe/internal/demostack"
 	"github.com/cafe-dev/cafe/internal/loadgen"
 	"github.com/cafe-dev/cafe/internal/manager"
@@ -71,12 +70,7 @@ func run() error {
 	defer os.RemoveAll(dir)
 	p, err := platform.Start(ctx, platform.Options{
 		DataDir: filepath.Join(dir, "data"), BinDir: *binDir, NodesPerUnit: 1, LiveNodesPerUnit: 2,
-		BeforeControllers: func(ctx context.Context, cfg *rest.Config) error {
-			if err := crd.Install(ctx, cfg); err != nil {
-				return err
-			}
-			return admission.Install(ctx, cfg)
-		},
+		BeforeControllers: apiinstall.Install,
 	})
 	if err != nil {
 		return err

@@ -31,8 +31,7 @@ import (
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
-	"github.com/cafe-dev/cafe/config/admission"
-	"github.com/cafe-dev/cafe/config/crd"
+	"github.com/cafe-dev/cafe/internal/apiinstall"
 	"github.com/cafe-dev/cafe/internal/manager"
 	"github.com/cafe-dev/cafe/internal/platform"
 )
@@ -77,12 +76,7 @@ func run() error {
 	p, err := platform.Start(ctx, platform.Options{
 		DataDir: filepath.Join(dir, "data"), BinDir: *binDir, NodesPerUnit: *nodesPer, NodePods: nodePods,
 		StartLatency: *latency, ControllerManagerQPS: *qps,
-		BeforeControllers: func(ctx context.Context, cfg *rest.Config) error {
-			if err := crd.Install(ctx, cfg); err != nil {
-				return err
-			}
-			return admission.Install(ctx, cfg)
-		},
+		BeforeControllers: apiinstall.Install,
 	})
 	if err != nil {
 		return err
