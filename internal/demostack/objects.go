@@ -14,6 +14,7 @@ import (
 	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
 	trafficv1alpha1 "github.com/cafe-dev/cafe/api/traffic/v1alpha1"
 	"github.com/cafe-dev/cafe/internal/nodeagent"
+	"github.com/cafe-dev/cafe/internal/platform"
 	"github.com/cafe-dev/cafe/internal/router/failover"
 )
 
@@ -120,9 +121,9 @@ func deployments(o Options, etcdEndpoints []string) []client.Object {
 		if int32(i) < o.Replicas%int32(len(o.Units)) {
 			replicas++
 		}
-		labels := map[string]string{"app": App, "cafe.dev/unit": unit}
+		labels := map[string]string{"app": App, platform.UnitLabel: unit}
 		spec := podSpec(o, etcdEndpoints)
-		spec.NodeSelector["cafe.dev/unit"] = unit
+		spec.NodeSelector[platform.UnitLabel] = unit
 		out = append(out, &appsv1.Deployment{
 			ObjectMeta: metav1.ObjectMeta{Namespace: o.Namespace, Name: App + "-" + unit},
 			Spec: appsv1.DeploymentSpec{

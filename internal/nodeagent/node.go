@@ -30,12 +30,12 @@ const (
 // it Ready.
 func (a *Agent) register(ctx context.Context) error {
 	labels := map[string]string{
-		"cafe.dev/unit":               a.cfg.Unit,
-		"topology.kubernetes.io/zone": a.cfg.Zone,
-		corev1.LabelHostname:          a.cfg.NodeName,
-		corev1.LabelOSStable:          "linux",
-		corev1.LabelArchStable:        "amd64",
-		LiveLabel:                     "true",
+		"cafe.dev/unit":          a.cfg.Unit,
+		corev1.LabelTopologyZone: a.cfg.Zone,
+		corev1.LabelHostname:     a.cfg.NodeName,
+		corev1.LabelOSStable:     "linux",
+		corev1.LabelArchStable:   "amd64",
+		LiveLabel:                "true",
 	}
 	for k, v := range a.cfg.Labels {
 		labels[k] = v
