@@ -5,6 +5,7 @@ package install
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,12 +15,14 @@ import (
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/yaml"
 
+	"github.com/cafe-dev/cafe/internal/manager"
 	"github.com/cafe-dev/cafe/internal/testenv"
 )
 
@@ -33,8 +36,9 @@ func TestMain(m *testing.M) { testenv.Main(m, testenv.Options{}, &env) }
 
 // TestKustomizeInstallRunsAndUninstalls follows docs/install.md: a server
 // dry run, the install, the controller's two replicas available, CRDs
-// served, the roles for people aggregated into view and edit, and a clean
-// uninstall.
+// served, the roles for people aggregated into view and edit, a workload
+// released by the installed service account, and the documented uninstall,
+// which must strand no pod, budget, finalizer or policy.
 func TestKustomizeInstallRunsAndUninstalls(t *testing.T) {
 	// A dry run of namespaced objects needs their namespace to exist.
 	kubectl(t, nil, "apply", "--server-side", "-f", "config/default/namespace.yaml")
@@ -53,14 +57,43 @@ func TestKustomizeInstallRunsAndUninstalls(t *testing.T) {
 		waitAggregated(t, role, "apps.cafe.dev", verb)
 	}
 
-	// Uninstall as docs/install.md says: CAFE's objects first (none here),
-	// then the install itself.
+	stopControllers := runControllers(t, serviceAccountConfig(t, "cafe-system", "cafe-controller"), manager.Options{})
+	ns := env.Namespace(t)
+	if err := env.Client.Create(context.Background(), payWorkload(ns, 6, "pay:v1")); err != nil {
+		t.Fatal(err)
+	}
+	waitReleased(t, ns, "pay")
+	checkWorkloadBeforeUninstall(t, ns)
+
+	// Uninstall exactly as docs/install.md says. 1: CAFE's objects, while
+	// everything is still installed, until their pods are gone.
 	waitCacheServesLists(t)
-	kubectl(t, nil, "delete", "--all-namespaces", "--all", "--wait", "cafedeployments.apps.cafe.dev,inplacesets.apps.cafe.dev")
+	kubectl(t, nil, "delete", "cafedeployments.apps.cafe.dev,inplacesets.apps.cafe.dev", "--all", "-A", "--wait")
+	testenv.Eventually(t, 2*time.Minute, "no CAFE pod left", func() (bool, string) {
+		out := kubectl(t, nil, "get", "pods", "-A", "-l", "apps.cafe.dev/instance-index")
+		return strings.Contains(out, "No resources found"), out
+	})
+	waitNoneLeft(t, ns, "poddisruptionbudgets,controllerrevisions,inplacesets.apps.cafe.dev,pods")
+
+	// 2: the controller. Stopping the in-process controllers stands in for
+	// the Deployment's pods going with it; 3 is part of 2 with kustomize.
+	stopControllers()
 	kubectl(t, nil, "delete", "--wait", "--timeout=120s", "-k", "config/default")
 	if _, err := env.Kube.CoreV1().Namespaces().Get(context.Background(), "cafe-system", metav1.GetOptions{}); err == nil {
 		t.Error("namespace cafe-system survived the uninstall")
 	}
+	if left := kubectl(t, nil, "get", "-k", "config/default", "--ignore-not-found", "-o", "name"); strings.TrimSpace(left) != "" {
+		t.Errorf("the uninstall left objects of the install:\n%s", left)
+	}
+
+	// Nothing CAFE left holds the workload's namespace: it goes at once.
+	if err := env.Kube.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, time.Minute, "namespace "+ns+" deleted", func() (bool, string) {
+		_, err := env.Kube.CoreV1().Namespaces().Get(context.Background(), ns, metav1.GetOptions{})
+		return apierrors.IsNotFound(err), fmt.Sprint(err)
+	})
 }
 
 // TestChartInstallRuns installs the chart's rendering, with a router in
