@@ -5,6 +5,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
 	"testing"
@@ -31,8 +32,14 @@ func TestMain(m *testing.M) {
 // platform through its kubeconfig file, in namespace ns, writing its
 // output to out.
 func kubectlCafe(ctx context.Context, out *testenv.SyncBuffer, ns string, args ...string) error {
+	return runCafe(ctx, out, append([]string{"--kubeconfig", env.Platform.KubeconfigPath(), "-n", ns}, args...)...)
+}
+
+// runCafe runs `kubectl cafe args...` in-process with exactly these
+// arguments, for tests that choose the kubeconfig flags themselves.
+func runCafe(ctx context.Context, out io.Writer, args ...string) error {
 	cmd := NewCommand(genericiooptions.IOStreams{In: strings.NewReader(""), Out: out, ErrOut: out})
-	cmd.SetArgs(append([]string{"--kubeconfig", env.Platform.KubeconfigPath(), "-n", ns}, args...))
+	cmd.SetArgs(args)
 	return cmd.ExecuteContext(ctx)
 }
 
@@ -84,6 +91,10 @@ var betaStrategy = appsv1alpha1.CafeDeploymentStrategy{Type: appsv1alpha1.Releas
 // autoStrategy: batches that start by themselves, each pod drained for a
 // second, so a watch sees every batch.
 var autoStrategy = appsv1alpha1.CafeDeploymentStrategy{Type: appsv1alpha1.ReleaseBatch, TrafficHandoff: appsv1alpha1.TrafficHandoff{DrainSeconds: 1, MaxWaitSeconds: 60}}
+
+// oneBatchStrategy: the whole release in one batch that starts by itself,
+// for tests that need pods, not batches.
+var oneBatchStrategy = appsv1alpha1.CafeDeploymentStrategy{Type: appsv1alpha1.ReleaseBatch, BatchSize: ptr.To(intstr.FromString("100%"))}
 
 // createCompleted creates the workload and confirms its scale-out to the
 // end with kubectl cafe confirm.
