@@ -34,10 +34,10 @@ func golden(t *testing.T, name, got string) {
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("%v (go test -update writes it)", err)
+		t.Fatalf("%v (go test -update writes it; add -tags integration for the goldens of the integration tests)", err)
 	}
 	if got != string(want) {
-		t.Errorf("output differs from %s (go test -update rewrites it)\n--- got\n%s--- want\n%s", path, got, want)
+		t.Errorf("output differs from %s (go test -update rewrites it; add -tags integration for the goldens of the integration tests)\n--- got\n%s--- want\n%s", path, got, want)
 	}
 }
 
