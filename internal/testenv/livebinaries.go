@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"testing"
 )
 
 // buildLiveBinaries builds cafe-node, the packages images map to and the
@@ -42,4 +43,16 @@ func goBuild(out, pkg string) error {
 		return fmt.Errorf("go build %s: %v\n%s", pkg, err, msg)
 	}
 	return nil
+}
+
+// BuildCommand builds a package of this module (e.g. "./cmd/cafe") into a
+// temporary directory of t and returns the binary's path, so a test runs
+// this checkout's code, never a stale build in bin/.
+func BuildCommand(t testing.TB, pkg string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), path.Base(pkg))
+	if err := goBuild(bin, pkg); err != nil {
+		t.Fatal(err)
+	}
+	return bin
 }
