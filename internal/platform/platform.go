@@ -36,8 +36,9 @@ type Platform struct {
 	stopped  bool
 }
 
-// Start brings the platform up and returns when the API server is ready and
-// every simulated node is registered. On error, everything started is stopped.
+// Start brings the platform up and returns when the API server is ready,
+// every simulated node is registered and pods can be created in "default".
+// On error, everything started is stopped.
 func Start(ctx context.Context, opts Options) (_ *Platform, err error) {
 	opts, err = opts.withDefaults()
 	if err != nil {
@@ -126,6 +127,9 @@ func Start(ctx context.Context, opts Options) (_ *Platform, err error) {
 		return nil, err
 	}
 	if err = p.waitNodesReady(ctx, cfg); err != nil {
+		return nil, err
+	}
+	if err = p.waitDefaultServiceAccount(ctx, cs); err != nil {
 		return nil, err
 	}
 	nudgeCtx, stopNudge := context.WithCancel(context.Background())
