@@ -73,7 +73,7 @@ func TestKustomizeInstallRunsAndUninstalls(t *testing.T) {
 		out := kubectl(t, nil, "get", "pods", "-A", "-l", "apps.cafe.dev/instance-index")
 		return strings.Contains(out, "No resources found"), out
 	})
-	waitNoneLeft(t, ns, "poddisruptionbudgets,controllerrevisions,inplacesets.apps.cafe.dev,pods")
+	waitNoneLeft(t, ns, "poddisruptionbudgets,controllerrevisions,inplacesets.apps.cafe.dev,pods", "")
 
 	// 2: the controller. Stopping the in-process controllers stands in for
 	// the Deployment's pods going with it; 3 is part of 2 with kustomize.

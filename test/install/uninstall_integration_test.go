@@ -70,11 +70,11 @@ func checkWorkloadBeforeUninstall(t *testing.T, namespace string) {
 }
 
 // waitNoneLeft waits until namespace holds none of kinds (a kubectl
-// resource list).
-func waitNoneLeft(t *testing.T, namespace, kinds string) {
+// resource list) matching the label selector ("" for every one).
+func waitNoneLeft(t *testing.T, namespace, kinds, selector string) {
 	t.Helper()
-	testenv.Eventually(t, 2*time.Minute, kinds+" gone from "+namespace, func() (bool, string) {
-		left := kubectl(t, nil, "get", kinds, "-n", namespace, "--ignore-not-found", "-o", "name")
-		return strings.TrimSpace(left) == "", left
+	testenv.Eventually(t, 2*time.Minute, kinds+" "+selector+" gone from "+namespace, func() (bool, string) {
+		left := kubectl(t, nil, "get", kinds, "-n", namespace, "-l", selector, "-o", "name")
+		return strings.TrimSpace(left) == "" || strings.Contains(left, "No resources found"), left
 	})
 }
