@@ -8,13 +8,13 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
@@ -218,9 +218,9 @@ func TestStopLeavesNothingAndRestartKeepsState(t *testing.T) {
 		first.Stop()
 		t.Fatal(err)
 	}
-	pids, port, cidr := first.PIDs(), first.APIServerPort(), first.PodCIDR()
+	footprint, cidr := recordFootprint(t, first), first.PodCIDR()
 	first.Stop()
-	assertGone(t, pids, port, cidr)
+	assertGone(t, footprint, cidr)
 
 	second, err := platform.Start(ctx, opts)
 	if err != nil {
@@ -236,39 +236,144 @@ func TestStopLeavesNothingAndRestartKeepsState(t *testing.T) {
 	if err != nil || got.Data["k"] != "v" {
 		t.Fatalf("object created before the restart is gone: %v %v", got, err)
 	}
-	pids, port = second.PIDs(), second.APIServerPort()
+	footprint = recordFootprint(t, second)
 	second.Stop()
-	assertGone(t, pids, port, cidr)
+	assertGone(t, footprint, cidr)
 }
 
-// A platform killed like a crash leaves its route behind; the next start on
-// any data directory removes it.
+// A platform killed like a crash leaves its guard routes and its units'
+// network (namespaces, bridge) behind; the next platform to start removes
+// them, whatever slot it takes. Here the next one holds another slot than the
+// crashed one, so only the clean-up can remove them (a platform taking the
+// same slot would replace its routes and rebuild its network).
 func TestCrashedPlatformIsCleanedUpByTheNext(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Fatal("this test needs root: it checks the guard routes")
+		t.Fatal("this test needs root: it checks the guard routes and network namespaces")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	agent := testenv.BuildCommand(t, "./cmd/cafe-node")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	crashed, err := platform.Start(ctx, platform.Options{DataDir: filepath.Join(t.TempDir(), "a"), BinDir: testenv.BinDir(), Units: []string{"solo"}, NodesPerUnit: 1})
+	solo := []string{"solo"}
+	// The next platform's data directory remembers the slot it first took
+	// while the crashed one ran: the two slots differ.
+	nextOpts := platform.Options{DataDir: filepath.Join(t.TempDir(), "next"), BinDir: testenv.BinDir(), Units: solo, NodesPerUnit: 1}
+	next, err := platform.Start(ctx, nextOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cidr, pids := crashed.PodCIDR(), crashed.PIDs()
-	crashed.Kill()
-	if !platformHasRoute(cidr) {
-		t.Fatalf("expected the crashed platform's route %s to be left behind", cidr)
+	crashed, err := platform.Start(ctx, platform.Options{
+		DataDir: filepath.Join(t.TempDir(), "crashed"), BinDir: testenv.BinDir(), Units: solo, NodesPerUnit: 1,
+		LiveNodesPerUnit: 1, NodeAgentBinary: agent,
+	})
+	next.Stop()
+	if err != nil {
+		t.Fatal(err)
 	}
-	next, err := platform.Start(ctx, platform.Options{DataDir: filepath.Join(t.TempDir(), "b"), BinDir: testenv.BinDir(), Units: []string{"solo"}, NodesPerUnit: 1})
+	left := leftoversOf(crashed)
+	pids := crashed.PIDs()
+	crashed.Kill()
+	for _, what := range left {
+		if !what.present() {
+			t.Fatalf("expected the crashed platform to leave %s behind", what.name)
+		}
+	}
+
+	next, err = platform.Start(ctx, nextOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer next.Stop()
-	if next.PodCIDR() != cidr && platformHasRoute(cidr) {
-		t.Errorf("stale route %s of a crashed platform is still there", cidr)
+	if next.PodCIDR() == crashed.PodCIDR() {
+		t.Fatalf("the next platform took the crashed one's pod range %s: the test cannot tell its clean-up from a replacement", next.PodCIDR())
+	}
+	for _, what := range left {
+		if what.present() {
+			t.Errorf("%s of the crashed platform is still there", what.name)
+		}
 	}
 	for name, pid := range pids {
-		if syscall.Kill(pid, 0) == nil {
+		if testenv.Alive(pid) {
 			t.Errorf("%s (pid %d) of the crashed platform is still running", name, pid)
+		}
+	}
+}
+
+// leftover is something on the host a platform made and must remove.
+type leftover struct {
+	name    string
+	present func() bool
+}
+
+// leftoversOf are p's guard routes, unit namespaces and bridge, named as in
+// docs/local-platform.md.
+func leftoversOf(p *platform.Platform) []leftover {
+	slot := podRangeSlot(p.PodCIDR())
+	bridge := fmt.Sprintf("cafebr%d", slot)
+	out := []leftover{
+		{"guard route " + p.PodCIDR(), func() bool { return platformHasRoute(p.PodCIDR()) }},
+		{"live guard route " + p.LiveCIDR(), func() bool { return platformHasRoute(p.LiveCIDR()) }},
+		{"bridge " + bridge, func() bool { return exists("/sys/class/net/" + bridge) }},
+	}
+	for _, unit := range p.Units() {
+		ns := p.UnitNetns(unit)
+		out = append(out, leftover{"network namespace " + ns, func() bool { return exists("/var/run/netns/" + ns) }})
+	}
+	return out
+}
+
+// StartLatency is one latency model: a new pod and an in-place restart (an
+// image change) each take the start latency to become Ready, and not much
+// longer.
+func TestStartLatencyDelaysNewPodsAndInPlaceRestartsAlike(t *testing.T) {
+	const latency = 2 * time.Second
+	const slack = 2 * time.Second // scheduling, kwok's reaction, polling
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	p, err := platform.Start(ctx, platform.Options{
+		DataDir: filepath.Join(t.TempDir(), "data"), BinDir: testenv.BinDir(), Units: []string{"solo"}, NodesPerUnit: 1,
+		StartLatency: latency,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+	cfg, _ := p.RESTConfig()
+	pods := kubernetes.NewForConfigOrDie(cfg).CoreV1().Pods("default")
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "slow", Namespace: "default"},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "app:v1"}}},
+	}
+	began := time.Now()
+	if _, err := pods.Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	readyWith := func(image string) func(*corev1.Pod) bool {
+		return func(p *corev1.Pod) bool {
+			s := status(p, "app")
+			return s != nil && s.Image == image && s.Ready && condition(p, corev1.PodReady) == corev1.ConditionTrue
+		}
+	}
+	waitPodOf(t, pods, "slow", "Ready", readyWith("app:v1"))
+	newPod := time.Since(began)
+
+	began = time.Now()
+	patch := `[{"op":"replace","path":"/spec/containers/0/image","value":"app:v2"}]`
+	if _, err := pods.Patch(ctx, "slow", types.JSONPatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	restarted := waitPodOf(t, pods, "slow", "Ready again with app:v2", readyWith("app:v2"))
+	restart := time.Since(began)
+	if got := status(restarted, "app").RestartCount; got != 1 {
+		t.Fatalf("the image change restarted the container %d times, want once (in place)", got)
+	}
+
+	for what, took := range map[string]time.Duration{"a new pod": newPod, "an in-place restart": restart} {
+		t.Logf("%s became Ready in %s (start latency %s)", what, took.Round(time.Millisecond), latency)
+		if took < latency {
+			t.Errorf("%s became Ready in %s, sooner than the start latency %s", what, took, latency)
+		}
+		if took > latency+slack {
+			t.Errorf("%s became Ready in %s, far more than the start latency %s", what, took, latency)
 		}
 	}
 }
