@@ -12,10 +12,11 @@ import (
 )
 
 // observeUnits counts, per unit, the workload's pods as the release planner
-// needs them. Pods are read from the cache by the workload label.
+// needs them. Pods are read from the cache by the workload label, without
+// copying them: they are only counted.
 func (r *Reconciler) observeUnits(ctx context.Context, cd *appsv1alpha1.CafeDeployment, target string, now time.Time) ([]release.UnitObservation, error) {
 	var pods corev1.PodList
-	if err := r.Client.List(ctx, &pods, client.InNamespace(cd.Namespace), client.MatchingLabels{appsv1alpha1.CafeDeploymentLabel: cd.Name}); err != nil {
+	if err := r.Client.List(ctx, &pods, client.InNamespace(cd.Namespace), client.MatchingLabels{appsv1alpha1.CafeDeploymentLabel: cd.Name}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, err
 	}
 	minReady := time.Duration(cd.Spec.Strategy.MinReadySeconds) * time.Second

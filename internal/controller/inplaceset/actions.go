@@ -65,7 +65,9 @@ func (d *doneActions) report(r *Reconciler, set *appsv1alpha1.InPlaceSet) {
 	}
 }
 
-// apply carries out the plan's actions concurrently and returns every error.
+// apply carries out the plan's actions, pods concurrently and each pod's
+// actions in the plan's order (a pod taken out of traffic is changed only
+// once that is written), and returns every error.
 func (r *Reconciler) apply(ctx context.Context, ac applyContext, actions []podset.Action) error {
 	ac.done = &doneActions{pods: map[string][]string{}}
 	var (
@@ -74,22 +76,42 @@ func (r *Reconciler) apply(ctx context.Context, ac applyContext, actions []podse
 		errs []error
 		sem  = make(chan struct{}, maxConcurrentWrites)
 	)
-	for _, a := range actions {
+	for _, steps := range byPod(actions) {
 		wg.Add(1)
 		sem <- struct{}{}
-		go func(a podset.Action) {
+		go func(steps []podset.Action) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if err := r.applyOne(ctx, ac, a); err != nil {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
+			for _, a := range steps {
+				if err := r.applyOne(ctx, ac, a); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+					return // the pod's later steps depend on this one
+				}
 			}
-		}(a)
+		}(steps)
 	}
 	wg.Wait()
 	ac.done.report(r, ac.set)
 	return errors.Join(errs...)
+}
+
+// byPod groups actions by the pod they act on, in the plan's order; each
+// create is a group of its own.
+func byPod(actions []podset.Action) [][]podset.Action {
+	var groups [][]podset.Action
+	at := map[string]int{}
+	for _, a := range actions {
+		name := podset.ActionPod(a)
+		if i, ok := at[name]; ok && name != "" {
+			groups[i] = append(groups[i], a)
+			continue
+		}
+		at[name] = len(groups)
+		groups = append(groups, []podset.Action{a})
+	}
+	return groups
 }
 
 func (r *Reconciler) applyOne(ctx context.Context, ac applyContext, a podset.Action) error {
@@ -160,7 +182,8 @@ func (r *Reconciler) applyOne(ctx context.Context, ac applyContext, a podset.Act
 
 func (r *Reconciler) patchPod(ctx context.Context, set *appsv1alpha1.InPlaceSet, pod *corev1.Pod, pt types.PatchType, patch []byte) error {
 	r.expect.changed(set, pod.Name, pod.ResourceVersion, r.Now())
-	if err := r.Client.Patch(ctx, pod, client.RawPatch(pt, patch)); err != nil {
+	// The answer is decoded into the object: never into the cache's own pod.
+	if err := r.Client.Patch(ctx, pod.DeepCopy(), client.RawPatch(pt, patch)); err != nil {
 		r.expect.forget(set, pod.Name)
 		return err
 	}
@@ -187,7 +210,7 @@ func (r *Reconciler) setServing(ctx context.Context, set *appsv1alpha1.InPlaceSe
 		"status":   map[string]any{"conditions": []any{cond}},
 	})
 	r.expect.changed(set, pod.Name, pod.ResourceVersion, r.Now())
-	if err := r.Client.Status().Patch(ctx, pod, client.RawPatch(types.StrategicMergePatchType, patch)); err != nil {
+	if err := r.Client.Status().Patch(ctx, pod.DeepCopy(), client.RawPatch(types.StrategicMergePatchType, patch)); err != nil {
 		r.expect.forget(set, pod.Name)
 		if apierrors.IsNotFound(err) {
 			return nil

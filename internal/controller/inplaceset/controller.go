@@ -225,14 +225,17 @@ func (r *Reconciler) expectationsMet(ctx context.Context, set *appsv1alpha1.InPl
 	return ok, nil
 }
 
-// ownedPods lists the set's pods from the cache: those it controls.
+// ownedPods lists the set's pods from the cache: those it controls. The
+// pods are the cache's own objects, not copies (a set of thousands of pods
+// would otherwise be copied on every reconcile): they are read-only, and a
+// write that decodes its answer into a pod must be given a copy.
 func (r *Reconciler) ownedPods(ctx context.Context, set *appsv1alpha1.InPlaceSet) (map[string]*corev1.Pod, error) {
 	selector, err := metav1.LabelSelectorAsSelector(set.Spec.Selector)
 	if err != nil {
 		return nil, reconcile.TerminalError(fmt.Errorf("spec.selector: %w", err))
 	}
 	var list corev1.PodList
-	if err := r.Client.List(ctx, &list, client.InNamespace(set.Namespace), client.MatchingLabelsSelector{Selector: selector}); err != nil {
+	if err := r.Client.List(ctx, &list, client.InNamespace(set.Namespace), client.MatchingLabelsSelector{Selector: selector}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, err
 	}
 	pods := map[string]*corev1.Pod{}
