@@ -31,9 +31,19 @@ func (p *Platform) nudgeStalledPods(ctx context.Context, cs kubernetes.Interface
 			return
 		case <-tick.C:
 		}
-		pods, err := cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+		nudgeStalled(ctx, cs, stall)
+	}
+}
+
+// nudgeStalled looks at every pod once, a page at a time, so that with
+// thousands of pods no whole list is ever held at once (in `cafe up` and the
+// benchmarks this runs in the process of CAFE's controllers).
+func nudgeStalled(ctx context.Context, cs kubernetes.Interface, stall time.Duration) {
+	continueFrom := ""
+	for {
+		pods, err := cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{Limit: 500, Continue: continueFrom})
 		if err != nil {
-			continue
+			return
 		}
 		now := time.Now()
 		for i := range pods.Items {
@@ -42,6 +52,9 @@ func (p *Platform) nudgeStalledPods(ctx context.Context, cs kubernetes.Interface
 				patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, NudgeAnnotation, now.UTC().Format(time.RFC3339))
 				_, _ = cs.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
 			}
+		}
+		if continueFrom = pods.Continue; continueFrom == "" {
+			return
 		}
 	}
 }

@@ -23,6 +23,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -37,13 +38,14 @@ import (
 )
 
 var (
-	pods     = flag.Int("pods", 1000, "pods per workload")
-	latency  = flag.Duration("latency", time.Second, "simulated container start latency (same for every scenario)")
-	qps      = flag.Int("qps", 200, "client QPS of kube-controller-manager and of CAFE's controller alike")
-	binDir   = flag.String("bin-dir", "bin", "directory with the control-plane binaries")
-	nodesPer = flag.Int("nodes-per-unit", 4, "simulated nodes per unit")
-	scale    = flag.Int("scale-workloads", 0, "instead of the release comparison: create this many CafeDeployments of -pods pods each, report the controller's peak RSS, then watch reconciles while idle")
-	idle     = flag.Duration("idle", 5*time.Minute, "with -scale-workloads: how long to watch reconciles while nothing changes")
+	pods        = flag.Int("pods", 1000, "pods per workload")
+	latency     = flag.Duration("latency", time.Second, "simulated container start latency (same for every scenario)")
+	qps         = flag.Int("qps", 200, "client QPS of kube-controller-manager and of CAFE's controller alike")
+	binDir      = flag.String("bin-dir", "bin", "directory with the control-plane binaries")
+	nodesPer    = flag.Int("nodes-per-unit", 4, "simulated nodes per unit")
+	scale       = flag.Int("scale-workloads", 0, "instead of the release comparison: create this many CafeDeployments of -pods pods each, report the controller's peak RSS, then watch reconciles while idle")
+	heapProfile = flag.String("heap-profile", "", "with -scale-workloads: write a heap profile here once every pod serves")
+	idle        = flag.Duration("idle", 5*time.Minute, "with -scale-workloads: how long to watch reconciles while nothing changes")
 )
 
 func main() {
@@ -99,8 +101,12 @@ func run() error {
 	go func() { _ = mgr.Start(mctx) }()
 	mgr.GetCache().WaitForCacheSync(mctx)
 
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
 	if *scale > 0 {
-		return scaleScenario(ctx, c)
+		return scaleScenario(ctx, c, cs)
 	}
 	fmt.Printf("release benchmark: %d pods over 3 units, 25%% of pods changing at a time, start latency %s, client QPS %d\n", *pods, *latency, *qps)
 	var results []result
@@ -110,7 +116,7 @@ func run() error {
 	}
 	results = append(results, dep)
 	for _, handoff := range []bool{false, true} {
-		cafe, err := cafeScenario(ctx, c, cfg, handoff)
+		cafe, err := cafeScenario(ctx, c, cs, cfg, handoff)
 		if err != nil {
 			return err
 		}
@@ -195,7 +201,7 @@ func deploymentScenario(ctx context.Context, c client.Client, cfg *rest.Config) 
 	return result{name: "Deployment rolling update", wall: wall, ownWrites: mutating, allMutating: mutating}, deleteNamespace(ctx, c, ns)
 }
 
-func cafeScenario(ctx context.Context, c client.Client, cfg *rest.Config, handoff bool) (result, error) {
+func cafeScenario(ctx context.Context, c client.Client, cs kubernetes.Interface, cfg *rest.Config, handoff bool) (result, error) {
 	ns, name := "bench-cafe-no-handoff", "CafeDeployment in place, no hand-off"
 	if handoff {
 		ns, name = "bench-cafe-handoff", "CafeDeployment in place, with hand-off"
@@ -240,6 +246,12 @@ func cafeScenario(ctx context.Context, c client.Client, cfg *rest.Config, handof
 		return result{}, err
 	}
 	start := time.Now()
+	followCtx, stopFollowing := context.WithCancel(ctx)
+	defer stopFollowing()
+	trace, err := followRelease(followCtx, cs, ns, "bench:v2", start)
+	if err != nil {
+		return result{}, err
+	}
 	cd.Spec.Template = template("bench:v2")
 	if err := c.Update(ctx, cd); err != nil {
 		return result{}, err
@@ -248,12 +260,15 @@ func cafeScenario(ctx context.Context, c client.Client, cfg *rest.Config, handof
 		return result{}, err
 	}
 	wall := time.Since(start)
+	stopFollowing()
+	fmt.Printf("%s:\n", name)
+	trace.report(wall)
 	afterBy := map[string]float64{}
 	after, err := apiserverMutating(cfg, afterBy)
 	if err != nil {
 		return result{}, err
 	}
-	fmt.Printf("%s: mutating requests per pod by verb and resource\n", name)
+	fmt.Println("  mutating requests per pod by verb and resource:")
 	for k, v := range afterBy {
 		if d := (v - beforeBy[k]) / float64(*pods); d >= 0.05 {
 			fmt.Printf("  %-50s %6.2f\n", k, d)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -11,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -22,7 +25,7 @@ import (
 // reports the process's peak RSS once all serve (the controller's caches of
 // every pod dominate it), and then counts reconciles while nothing changes
 // but node heartbeats.
-func scaleScenario(ctx context.Context, c client.Client) error {
+func scaleScenario(ctx context.Context, c client.Client, cs kubernetes.Interface) error {
 	ns := "bench-scale"
 	if err := namespace(ctx, c, ns); err != nil {
 		return err
@@ -66,11 +69,23 @@ func scaleScenario(ctx context.Context, c client.Client) error {
 	}
 	fmt.Printf("scale: %d pods in %d CafeDeployments serving after %.0fs\n", want, *scale, time.Since(start).Seconds())
 	fmt.Printf("  peak RSS of the process running CAFE's controllers: %d MiB (target 300 MiB)\n", peakRSSKiB()/1024)
+	if *heapProfile != "" {
+		if err := writeHeapProfile(*heapProfile); err != nil {
+			return err
+		}
+	}
 	// Let the last status refreshes land before counting.
 	time.Sleep(10 * time.Second)
+	wctx, stopWatching := context.WithCancel(ctx)
+	defer stopWatching()
+	writers, err := watchIdleWriters(wctx, cs, ns)
+	if err != nil {
+		return err
+	}
 	before := reconciles()
 	time.Sleep(*idle)
 	after := reconciles()
+	stopWatching()
 	total := 0.0
 	for k, v := range after {
 		total += v - before[k]
@@ -81,6 +96,7 @@ func scaleScenario(ctx context.Context, c client.Client) error {
 			fmt.Printf("    %s: %+.0f\n", k, d)
 		}
 	}
+	writers.report()
 	return nil
 }
 
@@ -120,4 +136,16 @@ func reconciles() map[string]float64 {
 		}
 	}
 	return out
+}
+
+// writeHeapProfile records the live heap after a collection, to show what
+// the controllers' caches hold once every pod serves.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	runtime.GC()
+	return pprof.WriteHeapProfile(f)
 }
