@@ -53,7 +53,11 @@ func (p *planner) lagging() []string {
 			words = append(words, fmt.Sprintf("%s %d/%d available at revision %s", p.names[i], o.UpdatedAvailable, s.target, p.rel.Revision))
 		}
 		if n := len(o.Unschedulable); n > 0 {
-			words = append(words, fmt.Sprintf("%s has %d unschedulable pods", p.names[i], n))
+			noun := "pods"
+			if n == 1 {
+				noun = "pod"
+			}
+			words = append(words, fmt.Sprintf("%s has %d unschedulable %s", p.names[i], n, noun))
 		}
 	}
 	return words
