@@ -1,0 +1,226 @@
+//go:build integration
+
+package install
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
+	"github.com/cafe-dev/cafe/internal/manager"
+)
+
+// unusedOnPurpose are granted verbs the release in
+// TestControllerRoleGrantsOnlyVerbsItUses may not reach (the events patch
+// depends on timing), each with the path that needs it. Keys are "verb group/resource" (core group "").
+var unusedOnPurpose = map[string]string{
+	"get /pods":     "InPlaceSet: a pod create the cache has not shown for a while is read from the API server (expectationsMet)",
+	"list /nodes":   "CafeDeployment auto-reschedule: a unit's free capacity, read while one of its pods is unschedulable (observeCapacity)",
+	"patch /events": "the event recorder patches the count of an event repeated within ten minutes",
+}
+
+// excessGrants are granted verbs no code path of the controllers uses: the
+// RBAC markers in internal/controller grant them and should not (found by
+// this test, not yet fixed there). They are listed so any new excess grant
+// fails; the test fails too once one is fixed, to shorten the list.
+var excessGrants = []string{
+	// Reads go through the informer cache (list, watch); only pods and
+	// nodes are read from the API server directly.
+	"get /nodes", "watch /nodes", "get /services",
+	"get apps/controllerrevisions", "get apps.cafe.dev/cafedeployments", "get apps.cafe.dev/inplacesets",
+	"get discovery.k8s.io/endpointslices", "get policy/poddisruptionbudgets",
+	// Status is written with update, never read or patched through the
+	// subresource.
+	"get apps.cafe.dev/cafedeployments/status", "patch apps.cafe.dev/cafedeployments/status",
+	"get apps.cafe.dev/inplacesets/status", "patch apps.cafe.dev/inplacesets/status",
+	// controller-runtime 0.22's recorder writes core v1 events only.
+	"create events.k8s.io/events", "patch events.k8s.io/events",
+}
+
+// TestControllerRoleGrantsOnlyVerbsItUses runs CAFE's controllers as the
+// installed service account with config/rbac, records every API request
+// they make through a release (create, a batched upgrade, a scale-in that
+// a rollback, a scale-in, a scale-out that drops a unit and widens the
+// budgets), and fails on a refused request and on a verb
+// config/rbac/role.yaml grants that nothing used and neither unusedOnPurpose
+// nor excessGrants lists.
+func TestControllerRoleGrantsOnlyVerbsItUses(t *testing.T) {
+	kubectl(t, nil, "apply", "--server-side", "-f", "config/default/namespace.yaml")
+	kubectl(t, nil, "apply", "--server-side", "-k", "config/crd")
+	for _, name := range crdNames(t) {
+		kubectl(t, nil, "wait", "--for=condition=Established", "--timeout=60s", "crd/"+name)
+	}
+	kubectl(t, nil, "apply", "--server-side", "-k", "config/rbac")
+
+	requests := &requestLog{used: map[string]bool{}}
+	cfg := serviceAccountConfig(t, "cafe-system", "cafe-controller")
+	cfg.Wrap(requests.wrap)
+	stop := runControllers(t, cfg, manager.Options{})
+
+	ctx := context.Background()
+	ns := env.Namespace(t)
+	if err := env.Client.Create(ctx, payWorkload(ns, 6, "pay:v1")); err != nil {
+		t.Fatal(err)
+	}
+	waitReleased(t, ns, "pay")
+	updateWorkload(t, ns, func(cd *appsv1alpha1.CafeDeployment) {
+		cd.Spec.Template.Spec.Containers[0].Image = "pay:v2"
+	})
+	waitReleased(t, ns, "pay")
+	updateWorkload(t, ns, func(cd *appsv1alpha1.CafeDeployment) { // rollback
+		cd.Spec.Template.Spec.Containers[0].Image = "pay:v1"
+	})
+	waitReleased(t, ns, "pay")
+	updateWorkload(t, ns, func(cd *appsv1alpha1.CafeDeployment) { cd.Spec.Replicas = ptr.To[int32](4) })
+	waitReleased(t, ns, "pay")
+	updateWorkload(t, ns, func(cd *appsv1alpha1.CafeDeployment) {
+		cd.Spec.Replicas = ptr.To[int32](6)
+		cd.Spec.Topology.Units = cd.Spec.Topology.Units[:2]
+		cd.Spec.Strategy.MaxUnavailablePerUnit = ptr.To(intstr.FromInt32(2))
+	})
+	waitReleased(t, ns, "pay")
+	waitNoneLeft(t, ns, "inplacesets.apps.cafe.dev,poddisruptionbudgets,pods", "apps.cafe.dev/unit=unit-c")
+	stop()
+
+	used, refused := requests.results()
+	t.Logf("verbs used: %s", strings.Join(used, ", "))
+	for _, r := range refused {
+		t.Errorf("refused by RBAC: %s", r)
+	}
+	usedSet := map[string]bool{}
+	for _, u := range used {
+		usedSet[u] = true
+	}
+	granted := map[string]bool{}
+	for _, rule := range generatedRules(t) {
+		for _, group := range rule.APIGroups {
+			for _, resource := range rule.Resources {
+				for _, verb := range rule.Verbs {
+					key := verb + " " + group + "/" + resource
+					granted[key] = true
+					if !usedSet[key] && unusedOnPurpose[key] == "" && !slices.Contains(excessGrants, key) {
+						t.Errorf("config/rbac/role.yaml grants %q, which the controller never used: drop it from the RBAC markers or say why in unusedOnPurpose", key)
+					}
+				}
+			}
+		}
+	}
+	for key := range unusedOnPurpose {
+		if !granted[key] {
+			t.Errorf("unusedOnPurpose lists %q, which the role no longer grants: remove it", key)
+		}
+	}
+	for _, key := range excessGrants {
+		if usedSet[key] || !granted[key] {
+			t.Errorf("excessGrants lists %q, but the release used it or the role no longer grants it: remove it", key)
+		}
+	}
+}
+
+func updateWorkload(t *testing.T, namespace string, change func(*appsv1alpha1.CafeDeployment)) {
+	t.Helper()
+	var cd appsv1alpha1.CafeDeployment
+	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: namespace, Name: "pay"}, &cd); err != nil {
+		t.Fatal(err)
+	}
+	change(&cd)
+	if err := env.Client.Update(context.Background(), &cd); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// requestLog records the RBAC verb and resource of each API request a
+// client makes, as the API server's authorizer sees them.
+type requestLog struct {
+	mu      sync.Mutex
+	used    map[string]bool
+	refused []string
+}
+
+func (l *requestLog) wrap(rt http.RoundTripper) http.RoundTripper {
+	return roundTripperFunc(func(req *http.Request) (*http.Response, error) {
+		resp, err := rt.RoundTrip(req)
+		if key, ok := authorizationKey(req); ok {
+			l.mu.Lock()
+			l.used[key] = true
+			if err == nil && resp.StatusCode == http.StatusForbidden {
+				l.refused = append(l.refused, key+" "+req.URL.Path)
+			}
+			l.mu.Unlock()
+		}
+		return resp, err
+	})
+}
+
+// results are the verbs used, sorted, and the refused requests.
+func (l *requestLog) results() (used, refused []string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for k := range l.used {
+		used = append(used, k)
+	}
+	sort.Strings(used)
+	return used, append([]string(nil), l.refused...)
+}
+
+type roundTripperFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripperFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
+// authorizationKey is "verb group/resource[/subresource]" of a resource
+// request, as RBAC names it; discovery and other non-resource requests have
+// none.
+func authorizationKey(req *http.Request) (string, bool) {
+	parts := strings.Split(strings.Trim(req.URL.Path, "/"), "/")
+	var group string
+	switch {
+	case len(parts) >= 3 && parts[0] == "api":
+		parts = parts[2:] // api, v1
+	case len(parts) >= 4 && parts[0] == "apis":
+		group, parts = parts[1], parts[3:] // apis, group, version
+	default:
+		return "", false
+	}
+	if len(parts) >= 3 && parts[0] == "namespaces" {
+		parts = parts[2:] // a namespaced resource, not the namespace itself
+	}
+	resource, named := parts[0], len(parts) >= 2
+	if len(parts) >= 3 {
+		resource += "/" + parts[2]
+	}
+	var verb string
+	switch req.Method {
+	case http.MethodGet:
+		switch {
+		case req.URL.Query().Get("watch") == "true" || req.URL.Query().Get("watch") == "1":
+			verb = "watch"
+		case named:
+			verb = "get"
+		default:
+			verb = "list"
+		}
+	case http.MethodPost:
+		verb = "create"
+	case http.MethodPut:
+		verb = "update"
+	case http.MethodPatch:
+		verb = "patch"
+	case http.MethodDelete:
+		verb = "delete"
+		if !named {
+			verb = "deletecollection"
+		}
+	default:
+		return "", false
+	}
+	return verb + " " + group + "/" + resource, true
+}
