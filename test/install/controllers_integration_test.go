@@ -5,7 +5,12 @@ package install
 import (
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -14,6 +19,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -36,12 +43,80 @@ func serviceAccountConfig(t *testing.T, namespace, name string) *rest.Config {
 	return cfg
 }
 
-// runControllers runs CAFE's controllers from this checkout in the test
-// process with cfg's identity. The installed Deployment's pods cannot stand
-// in: the simulated nodes run no images. The returned stop may be called
-// before the test ends (as an uninstall stops the Deployment); it is also
-// called at clean-up.
-func runControllers(t *testing.T, cfg *rest.Config, o manager.Options) (stop func()) {
+// startControllerBinary runs bin/cafe-controller (the test command builds
+// it) as the installed Deployment would, with its service account's rights
+// only and leader election in its namespace: the Deployment's own pods
+// cannot, the simulated nodes run no images. stop ends it gracefully, as
+// an uninstall ends the Deployment; it runs at clean-up too, and fails the
+// test if RBAC refused the controller anything.
+func startControllerBinary(t *testing.T, namespace, serviceAccount string) (stop func()) {
+	t.Helper()
+	bin := filepath.Join(testenv.BinDir(), "cafe-controller")
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("%s is missing: run `make build` (the test command builds it)", bin)
+	}
+	dir := t.TempDir()
+	kubeconfig, log := filepath.Join(dir, "kubeconfig"), filepath.Join(dir, "controller.log")
+	writeKubeconfig(t, kubeconfig, serviceAccountConfig(t, namespace, serviceAccount))
+	logFile, err := os.Create(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "--kubeconfig", kubeconfig, "--leader-elect", "--leader-election-namespace", namespace,
+		"--metrics-bind-address=0", "--health-probe-bind-address=0")
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			done := make(chan struct{})
+			go func() { _ = cmd.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				_ = cmd.Process.Kill()
+				<-done
+			}
+			logFile.Close()
+			data, _ := os.ReadFile(log)
+			for _, line := range strings.Split(string(data), "\n") {
+				if strings.Contains(line, "forbidden") {
+					t.Errorf("RBAC refused the controller (%s/%s): %s", namespace, serviceAccount, line)
+				}
+			}
+			if t.Failed() {
+				if len(data) > 3000 {
+					data = data[len(data)-3000:]
+				}
+				t.Logf("controller log tail:\n%s", data)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// writeKubeconfig writes cfg (server, CA, bearer token) as a kubeconfig.
+func writeKubeconfig(t *testing.T, path string, cfg *rest.Config) {
+	t.Helper()
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["cafe"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthority: cfg.CAFile, CertificateAuthorityData: cfg.CAData}
+	kc.AuthInfos["sa"] = &clientcmdapi.AuthInfo{Token: cfg.BearerToken}
+	kc.Contexts["sa"] = &clientcmdapi.Context{Cluster: "cafe", AuthInfo: "sa"}
+	kc.CurrentContext = "sa"
+	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// runControllersInProcess runs CAFE's controllers from this checkout in the
+// test process with cfg's identity, for a test that must see their
+// requests. controller-runtime refuses a second set of controllers of the
+// same names in one process: one test of the package only may use it.
+func runControllersInProcess(t *testing.T, cfg *rest.Config, o manager.Options) (stop func()) {
 	t.Helper()
 	as := &testenv.Env{Platform: env.Platform, Config: cfg}
 	stopManager, err := as.StartControllers(o)

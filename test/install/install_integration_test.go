@@ -22,7 +22,6 @@ import (
 	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/yaml"
 
-	"github.com/cafe-dev/cafe/internal/manager"
 	"github.com/cafe-dev/cafe/internal/testenv"
 )
 
@@ -57,7 +56,7 @@ func TestKustomizeInstallRunsAndUninstalls(t *testing.T) {
 		waitAggregated(t, role, "apps.cafe.dev", verb)
 	}
 
-	stopControllers := runControllers(t, serviceAccountConfig(t, "cafe-system", "cafe-controller"), manager.Options{})
+	stopController := startControllerBinary(t, "cafe-system", "cafe-controller")
 	ns := env.Namespace(t)
 	if err := env.Client.Create(context.Background(), payWorkload(ns, 6, "pay:v1")); err != nil {
 		t.Fatal(err)
@@ -75,9 +74,9 @@ func TestKustomizeInstallRunsAndUninstalls(t *testing.T) {
 	})
 	waitNoneLeft(t, ns, "poddisruptionbudgets,controllerrevisions,inplacesets.apps.cafe.dev,pods", "")
 
-	// 2: the controller. Stopping the in-process controllers stands in for
-	// the Deployment's pods going with it; 3 is part of 2 with kustomize.
-	stopControllers()
+	// 2: the controller. Stopping the controller process stands in for the
+	// Deployment's pods going with it; 3 is part of 2 with kustomize.
+	stopController()
 	kubectl(t, nil, "delete", "--wait", "--timeout=120s", "-k", "config/default")
 	if _, err := env.Kube.CoreV1().Namespaces().Get(context.Background(), "cafe-system", metav1.GetOptions{}); err == nil {
 		t.Error("namespace cafe-system survived the uninstall")

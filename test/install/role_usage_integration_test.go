@@ -64,7 +64,7 @@ func TestControllerRoleGrantsOnlyVerbsItUses(t *testing.T) {
 	requests := &requestLog{used: map[string]bool{}}
 	cfg := serviceAccountConfig(t, "cafe-system", "cafe-controller")
 	cfg.Wrap(requests.wrap)
-	stop := runControllers(t, cfg, manager.Options{})
+	stop := runControllersInProcess(t, cfg, manager.Options{})
 
 	ctx := context.Background()
 	ns := env.Namespace(t)

@@ -14,8 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/yaml"
-
-	"github.com/cafe-dev/cafe/internal/manager"
 )
 
 var cafeDeployments = schema.GroupVersionResource{Group: "apps.cafe.dev", Version: "v1alpha1", Resource: "cafedeployments"}
@@ -81,12 +79,13 @@ func schemaProperties(t *testing.T, crd map[string]any, path ...string) map[stri
 
 // oldShapeWorkload is a CafeDeployment as a user of the first chart wrote
 // it: only the required fields, and an immediate rollback flag that
-// schema had.
+// schema had, named for the release-approver policy (the admin's user).
 const oldShapeWorkload = `
 apiVersion: apps.cafe.dev/v1alpha1
 kind: CafeDeployment
 metadata:
   name: pay
+  annotations: {apps.cafe.dev/confirmed-by: cafe-admin}
 spec:
   replicas: 3
   selector:
@@ -181,14 +180,14 @@ func TestChartUpgradeKeepsObjectsOfTheFirstSchemaWorking(t *testing.T) {
 
 	// The upgraded controller, as the chart's service account, releases the
 	// old object.
-	stopControllers := runControllers(t, serviceAccountConfig(t, namespace, release+"-cafe-controller"), manager.Options{})
+	stopController := startControllerBinary(t, namespace, release+"-cafe-controller")
 	waitReleased(t, workloads, "pay")
 
 	// Uninstall as docs/install.md says for Helm.
 	waitCacheServesLists(t)
 	kubectl(t, nil, "delete", "cafedeployments.apps.cafe.dev,inplacesets.apps.cafe.dev", "--all", "-A", "--wait")
 	waitNoneLeft(t, workloads, "poddisruptionbudgets,controllerrevisions,pods", "")
-	stopControllers()
+	stopController()
 	if _, err := action.NewUninstall(helm).Run(release); err != nil {
 		t.Fatalf("helm uninstall: %v", err)
 	}
