@@ -1,0 +1,90 @@
+//go:build integration
+
+package install
+
+import (
+	"context"
+	"encoding/json"
+	"maps"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+
+	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
+	"github.com/cafe-dev/cafe/internal/testenv"
+)
+
+// releaseDecisions set each field of spec.release, by JSON name, to a
+// valid value: every one is a release decision.
+var releaseDecisions = map[string]any{
+	"confirm":           map[string]any{"revision": "pay-5d4f8b7c9", "batch": 1},
+	"abort":             true,
+	"immediateRevision": "pay-5d4f8b7c9",
+}
+
+// TestReleaseApproverGuardsEveryReleaseControl installs the admission
+// policies as config/ has them and checks that setting any field of
+// spec.release without naming oneself in apps.cafe.dev/confirmed-by is
+// refused, and allowed when named. A field of ReleaseControls missing from
+// releaseDecisions fails the test, so a new or renamed control cannot slip
+// past the policy (immediateRevision once did).
+func TestReleaseApproverGuardsEveryReleaseControl(t *testing.T) {
+	var fields []string
+	controls := reflect.TypeFor[appsv1alpha1.ReleaseControls]()
+	for i := range controls.NumField() {
+		fields = append(fields, strings.Split(controls.Field(i).Tag.Get("json"), ",")[0])
+	}
+	sort.Strings(fields)
+	if keys := slices.Sorted(maps.Keys(releaseDecisions)); !slices.Equal(keys, fields) {
+		t.Fatalf("spec.release has fields %v, releaseDecisions covers %v: add the new control here", fields, keys)
+	}
+
+	kubectl(t, nil, "apply", "--server-side", "-k", "config/crd")
+	for _, name := range crdNames(t) {
+		kubectl(t, nil, "wait", "--for=condition=Established", "--timeout=60s", "crd/"+name)
+	}
+	kubectl(t, nil, "apply", "--server-side", "--force-conflicts", "-k", "config/admission")
+	ns := env.Namespace(t)
+	if err := env.Client.Create(context.Background(), payWorkload(ns, 3, "pay:v1")); err != nil {
+		t.Fatal(err)
+	}
+	dyn, err := dynamic.NewForConfig(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decide := func(field string, by string) error {
+		patch := map[string]any{"spec": map[string]any{"release": map[string]any{field: releaseDecisions[field]}}}
+		if by != "" {
+			patch["metadata"] = map[string]any{"annotations": map[string]any{appsv1alpha1.ConfirmedByAnnotation: by}}
+		}
+		data, err := json.Marshal(patch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = dyn.Resource(cafeDeployments).Namespace(ns).Patch(context.Background(), "pay", types.MergePatchType, data,
+			metav1.PatchOptions{DryRun: []string{metav1.DryRunAll}})
+		return err
+	}
+	for _, field := range fields {
+		var err error
+		// A policy just applied takes a moment to be enforced.
+		testenv.Eventually(t, time.Minute, "an unnamed spec.release."+field+" to be refused", func() (bool, string) {
+			err = decide(field, "")
+			return err != nil, "accepted"
+		})
+		if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), appsv1alpha1.ConfirmedByAnnotation) {
+			t.Errorf("an unnamed spec.release.%s: %v, want the release-approver policy's refusal", field, err)
+		}
+		if err := decide(field, "cafe-admin"); err != nil {
+			t.Errorf("spec.release.%s in the user's own name was refused: %v", field, err)
+		}
+	}
+}
