@@ -47,9 +47,12 @@ type upstreamConn struct {
 	idleAt time.Time
 	reused bool
 	peek   peeker
-	// interrupt ends the exchange under way, when its context ends; made
-	// once for the connection's exchanges.
+	// interrupt ends the exchange under way, when its context ends or its
+	// client goes away; made once for the connection's exchanges, as is
+	// unwatch, which takes it back from the client's watch.
 	interrupt func()
+	watch     *clientWatch
+	unwatch   func() bool
 	// sending and progress serve the request being written.
 	sending  sending
 	progress progressReader
@@ -97,6 +100,11 @@ func (p *upstreamPool) get(ctx context.Context, addr string) (*upstreamConn, err
 	}
 	uc.peek.init(c)
 	uc.interrupt = func() { _ = c.SetDeadline(aLongTimeAgo) }
+	uc.unwatch = func() bool {
+		w := uc.watch
+		uc.watch = nil
+		return w.clearInterrupt()
+	}
 	return uc, nil
 }
 
@@ -231,12 +239,7 @@ func (uc *upstreamConn) exchange(ctx context.Context, req *upstreamRequest, body
 	if hasDeadline {
 		_ = uc.conn.SetDeadline(deadline)
 	}
-	stop := func() bool { return true }
-	if ctx.Done() != nil {
-		// A client that goes away, or the request deadline, ends the
-		// exchange wherever it is.
-		stop = context.AfterFunc(ctx, uc.interrupt)
-	}
+	stop := uc.watchEnd(ctx)
 	resp, err := uc.send(ctx, req, body, deadline, hasDeadline)
 	if err != nil {
 		stop()
@@ -248,6 +251,29 @@ func (uc *upstreamConn) exchange(ctx context.Context, req *upstreamRequest, body
 	resp.stop, resp.resetDeadline = stop, hasDeadline
 	return resp, nil
 }
+
+// watchEnd arranges for a client that goes away, or the request's context
+// ending otherwise, to interrupt the exchange wherever it is. The returned
+// stop undoes that and reports whether the interrupt has not run.
+func (uc *upstreamConn) watchEnd(ctx context.Context) (stop func() bool) {
+	if w := clientWatchOf(ctx); w != nil {
+		// The lean path: the client's watch interrupts, and the
+		// connection's deadline, set to the request's, ends the
+		// exchange at that.
+		if !w.setInterrupt(uc.interrupt) {
+			return interrupted
+		}
+		uc.watch = w
+		return uc.unwatch
+	}
+	if ctx.Done() != nil {
+		return context.AfterFunc(ctx, uc.interrupt)
+	}
+	return notInterrupted
+}
+
+func interrupted() bool    { return false }
+func notInterrupted() bool { return true }
 
 // aLongTimeAgo is a deadline that interrupts blocked I/O at once;
 // noDeadline removes one.

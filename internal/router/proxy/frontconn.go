@@ -11,11 +11,11 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
-	"os"
 	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -43,15 +43,20 @@ type frontConn struct {
 	idle       atomic.Bool
 	// handedOff is set once net/http owns the connection.
 	handedOff bool
-	// ctx is every request's context: it ends when the client goes away
-	// mid-request (see startWatch) or the connection ends. reqBase is a request
-	// carrying it, which each request starts from.
+	// ctx is every request's context, carrying watch: it ends when the
+	// client goes away mid-request (see startWatch) or the connection
+	// ends. reqBase is a request carrying it, which each request starts
+	// from.
 	ctx     context.Context
 	cancel  context.CancelFunc
 	reqBase http.Request
-	// watching is set while a goroutine watches the connection for the
-	// client's end during a request; watched carries what it read.
+	watch   clientWatch
+	// watching is set while a request is watched for the client's end;
+	// hangupID is the connection's id with the hang-up watcher (0: none,
+	// a goroutine watches, and watched carries what it read).
 	watchable, watching bool
+	hangupID            uint64
+	hangupRaw           syscall.RawConn
 	watched             chan error
 
 	headBuf []byte
@@ -71,7 +76,9 @@ type frontConn struct {
 
 func newFrontConn(s *Server, c net.Conn) *frontConn {
 	fc := &frontConn{s: s, raw: c, header: http.Header{}, remoteAddr: c.RemoteAddr().String(), watched: make(chan error, 1)}
-	fc.ctx, fc.cancel = context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(context.Background())
+	fc.ctx, fc.cancel = context.WithValue(ctx, clientWatchKey{}, &fc.watch), cancel
+	fc.watch.cancel = cancel
 	fc.reqBase = *fc.reqBase.WithContext(fc.ctx)
 	fc.fb.fc = fc
 	fc.setConn(c)
@@ -93,6 +100,7 @@ func (fc *frontConn) serve() {
 			fc.s.o.Logger.Error("panic serving a request", "panic", p, "stack", string(debug.Stack()))
 		}
 		fc.stopWatch()
+		fc.unwatchHangups()
 		fc.cancel()
 		if !fc.handedOff {
 			_ = fc.c.Close()
@@ -101,6 +109,11 @@ func (fc *frontConn) serve() {
 	}()
 	if fc.s.o.TLSConfig != nil && !fc.startTLS() {
 		return
+	}
+	if fc.tls == nil {
+		// A TLS client's close_notify arrives as bytes to read, which the
+		// hang-up watcher cannot tell from a pipelined request.
+		fc.watchHangups()
 	}
 	for first := true; fc.waitForRequest(first); first = false {
 		if first && fc.tls == nil && fc.startsH2() {
@@ -191,9 +204,13 @@ func (fc *frontConn) serveRequest() bool {
 		fc.writeError(http.StatusBadRequest, "malformed request target")
 		return false
 	}
-	// Bodies may stream for long; route timeouts bound them, by a read
-	// deadline in the past when they end (see interruptBody).
-	_ = fc.c.SetReadDeadline(noDeadline)
+	if fc.body != nil {
+		// Bodies may stream for long; route timeouts bound them, by a
+		// read deadline in the past when they end (see interruptBody).
+		// Without one, nothing reads the connection until the next
+		// request, which sets its own deadline.
+		_ = fc.c.SetReadDeadline(noDeadline)
+	}
 	// A client that said it sends nothing more (Connection: close) may
 	// shut down its side at once, which is no sign that it is gone.
 	fc.watchable = !rh.close
@@ -208,64 +225,6 @@ func (fc *frontConn) serveRequest() bool {
 	}
 	return fc.drainBody()
 }
-
-// startWatch watches the connection while the handler runs, once the
-// request was read whole: a client that goes away then ends the request's
-// context, which ends its upstream exchange. Bytes that arrive (a
-// pipelined request) end the watch and stay in the reader.
-func (fc *frontConn) startWatch() {
-	if !fc.watchable {
-		return
-	}
-	fc.watching = true
-	go func() {
-		_, err := fc.br.Peek(1)
-		if err != nil && !isTimeout(err) {
-			fc.cancel()
-		}
-		fc.watched <- err
-	}()
-}
-
-// stopWatch ends the watch, interrupting its read, before the connection
-// is read again.
-func (fc *frontConn) stopWatch() {
-	if !fc.watching {
-		return
-	}
-	fc.watching = false
-	var err error
-	select {
-	case err = <-fc.watched:
-	default:
-		_ = fc.c.SetReadDeadline(aLongTimeAgo)
-		err = <-fc.watched
-	}
-	if isTimeout(err) {
-		// The interrupt is no error of the connection's; a read of
-		// nothing clears it from the reader.
-		_, _ = fc.br.Read(nil)
-	}
-}
-
-// isTimeout reports a read interrupted by its deadline (without the
-// allocation errors.As into a net.Error costs).
-func isTimeout(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }
-
-// frontBody is the request body the handler reads. Once the body was read
-// whole, the connection is watched for the client's end.
-type frontBody struct{ fc *frontConn }
-
-func (b *frontBody) Read(p []byte) (int, error) {
-	fc := b.fc
-	n, err := fc.body.Read(p)
-	if !fc.watching && bodyDone(fc.body) {
-		fc.startWatch()
-	}
-	return n, err
-}
-
-func (b *frontBody) Close() error { return nil }
 
 // headBuffered reports whether a whole request head already arrived, so
 // reading it needs no deadline of its own.
@@ -411,6 +370,7 @@ func (fc *frontConn) guard(head string) net.Conn {
 
 // handOff gives the connection to the net/http server.
 func (fc *frontConn) handOff(c net.Conn) {
+	fc.unwatchHangups()
 	fc.handedOff = true
 	fc.s.forget(fc)
 	fc.s.handoff.hand(c)
