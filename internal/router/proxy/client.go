@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"sync"
 	"time"
 )
@@ -315,9 +316,6 @@ func (uc *upstreamConn) send(ctx context.Context, req *upstreamRequest, body *tr
 		}
 		return nil, err
 	}
-	// Writes after the request (an upgraded connection's) are bounded by
-	// the request deadline alone.
-	uc.setDeadline(ctx, true, deadline)
 	headerDeadline := time.Now().Add(req.headerTimeout)
 	byHeaderTimeout := !hasDeadline || headerDeadline.Before(deadline)
 	if byHeaderTimeout {
@@ -330,6 +328,12 @@ func (uc *upstreamConn) send(ctx context.Context, req *upstreamRequest, body *tr
 			return nil, fmt.Errorf("%w after %v", errResponseHeaderTimeout, req.headerTimeout)
 		}
 		return nil, err
+	}
+	if resp.status == http.StatusSwitchingProtocols {
+		// Writes after the request, an upgraded connection's, are
+		// bounded by the request deadline alone. Other exchanges write
+		// nothing more, and the next one sets its own deadline.
+		uc.setDeadline(ctx, true, deadline)
 	}
 	switch {
 	case !byHeaderTimeout:

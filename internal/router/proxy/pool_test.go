@@ -256,3 +256,21 @@ func TestSweepKeepsFreshConnections(t *testing.T) {
 		t.Error("an expired connection is still open")
 	}
 }
+
+// TestReusedPastHeaderDeadline: a pooled connection whose last exchange
+// left a read deadline, long expired when it is reused, still passes the
+// reuse check: the deadline does not concern the peek, and the next
+// exchange sets its own.
+func TestReusedPastHeaderDeadline(t *testing.T) {
+	const ok = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nnormal"
+	up, conns := rawUpstream(t, ok, ok)
+	r := singleUnitRouter(t, Options{Outlier: noEjection}, Route{Timeouts: Timeouts{ResponseHeader: 50 * time.Millisecond}}, up)
+	get(t, r.addr, "/first", uid(10))
+	time.Sleep(200 * time.Millisecond)
+	if resp, body := get(t, r.addr, "/second", uid(10)); body != "normal" {
+		t.Errorf("second request got %d %q", resp.StatusCode, body)
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("upstream saw %d connections, want the first one reused", n)
+	}
+}

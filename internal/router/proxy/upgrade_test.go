@@ -14,7 +14,31 @@ import (
 // protocol through the router, then sends bytes the guard would refuse as
 // HTTP: they must pass through untouched.
 func TestUpgradedConnectionIsNotInspected(t *testing.T) {
-	echo := newBackend(t, "a", func(w http.ResponseWriter, r *http.Request) {
+	echo := echoUpstream(t)
+	r := singleUnitRouter(t, Options{}, Route{}, echo.addr())
+	c, br := upgradeToEcho(t, r.addr)
+	payload := "POST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	if got := echoThrough(t, c, br, payload); got != payload {
+		t.Fatalf("echoed %q", got)
+	}
+}
+
+// TestUpgradedConnectionOutlivesHeaderTimeout: bytes sent upstream on an
+// upgraded connection long after the response-header timeout, which bounded
+// writing the request, still go through.
+func TestUpgradedConnectionOutlivesHeaderTimeout(t *testing.T) {
+	echo := echoUpstream(t)
+	r := singleUnitRouter(t, Options{}, Route{Timeouts: Timeouts{ResponseHeader: 50 * time.Millisecond}}, echo.addr())
+	c, br := upgradeToEcho(t, r.addr)
+	time.Sleep(200 * time.Millisecond)
+	if got := echoThrough(t, c, br, "late"); got != "late" {
+		t.Fatalf("echoed %q", got)
+	}
+}
+
+// echoUpstream switches every request to a protocol that echoes bytes.
+func echoUpstream(t *testing.T) *backend {
+	return newBackend(t, "a", func(w http.ResponseWriter, r *http.Request) {
 		conn, rw, err := http.NewResponseController(w).Hijack()
 		if err != nil {
 			t.Error(err)
@@ -34,12 +58,17 @@ func TestUpgradedConnectionIsNotInspected(t *testing.T) {
 			}
 		}
 	})
-	r := singleUnitRouter(t, Options{}, Route{}, echo.addr())
-	c, err := net.Dial("tcp", r.addr)
+}
+
+// upgradeToEcho upgrades a connection to the router to echoUpstream's
+// protocol.
+func upgradeToEcho(t *testing.T, addr string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { _ = c.Close() })
 	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
 	_, _ = io.WriteString(c, "GET /ws HTTP/1.1\r\nHost: x\r\nX-Cafe-Uid: U01\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
 	br := bufio.NewReader(c)
@@ -50,16 +79,20 @@ func TestUpgradedConnectionIsNotInspected(t *testing.T) {
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		t.Fatalf("upgrade answered %d", resp.StatusCode)
 	}
-	payload := "POST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	if !strings.EqualFold(resp.Header.Get(HeaderUnit), "a") {
+		t.Errorf("101 response %s = %q", HeaderUnit, resp.Header.Get(HeaderUnit))
+	}
+	return c, br
+}
+
+// echoThrough sends payload on an upgraded connection and returns what
+// came back.
+func echoThrough(t *testing.T, c net.Conn, br *bufio.Reader, payload string) string {
+	t.Helper()
 	_, _ = io.WriteString(c, payload)
 	got := make([]byte, len(payload))
 	if _, err := io.ReadFull(br, got); err != nil {
 		t.Fatalf("echo: %v (got %q)", err, got)
 	}
-	if string(got) != payload {
-		t.Fatalf("echoed %q", got)
-	}
-	if !strings.EqualFold(resp.Header.Get(HeaderUnit), "a") {
-		t.Errorf("101 response %s = %q", HeaderUnit, resp.Header.Get(HeaderUnit))
-	}
+	return string(got)
 }
