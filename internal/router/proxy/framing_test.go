@@ -218,3 +218,17 @@ func TestUpstreamConnectionFieldsAllCount(t *testing.T) {
 		t.Errorf("upstream saw %d connections, want 2: the close in the second Connection field was missed", n)
 	}
 }
+
+// TestRepeatedResponseFieldsRelayed: every value of a field an upstream
+// repeats reaches the client, in order, beside the others and the length.
+func TestRepeatedResponseFieldsRelayed(t *testing.T) {
+	up, _ := rawUpstream(t, "HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nVary: Accept\r\nSet-Cookie: b=2\r\nContent-Length: 2\r\nSet-Cookie: c=3\r\n\r\nhi")
+	r := singleUnitRouter(t, Options{Outlier: noEjection}, Route{}, up)
+	resp, body := get(t, r.addr, "/a", uid(10))
+	if got := resp.Header.Values("Set-Cookie"); strings.Join(got, " ") != "a=1 b=2 c=3" {
+		t.Errorf("Set-Cookie %q, want a=1, b=2, c=3", got)
+	}
+	if vary, length := resp.Header.Get("Vary"), resp.Header.Get("Content-Length"); vary != "Accept" || length != "2" || body != "hi" {
+		t.Errorf("Vary %q, Content-Length %q, body %q", vary, length, body)
+	}
+}

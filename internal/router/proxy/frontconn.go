@@ -294,16 +294,9 @@ func (fc *frontConn) request(rh *requestHead) (*http.Request, bool) {
 	values := fc.values[:0]
 	for _, f := range rh.fields {
 		name := textproto.CanonicalMIMEHeaderKey(f.name)
-		if name == "Host" {
-			continue
+		if name != "Host" {
+			values = appendValue(fc.header, values, name, f.value)
 		}
-		if prior, ok := fc.header[name]; ok {
-			fc.header[name] = append(prior, f.value)
-			continue
-		}
-		values = append(values, f.value)
-		n := len(values)
-		fc.header[name] = values[n-1 : n : n]
 	}
 	// reqBase carries the connection's context, which a literal cannot
 	// set and WithContext would set in a copy, costing an allocation.

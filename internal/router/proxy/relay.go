@@ -13,6 +13,9 @@ import (
 func (h *Handler) relay(ex *exchange, w http.ResponseWriter, r *http.Request, resp *upstreamResponse) {
 	header := w.Header()
 	hasBody := resp.hasBody()
+	// One backing array for the fields' values, and the length's: a
+	// slice per field would cost an allocation each.
+	values := make([]string, 0, len(resp.fields)+1)
 	for _, f := range resp.fields {
 		if hopByHop(f.name) || resp.connection != "" && hasToken(resp.connection, f.name) {
 			continue
@@ -22,7 +25,7 @@ func (h *Handler) relay(ex *exchange, w http.ResponseWriter, r *http.Request, re
 			// an upstream's length never frames what the client gets.
 			continue
 		}
-		header[f.name] = append(header[f.name], f.value)
+		values = appendValue(header, values, f.name, f.value)
 	}
 	h.stampResponse(ex, header, r)
 	if resp.status == http.StatusSwitchingProtocols {
@@ -30,7 +33,7 @@ func (h *Handler) relay(ex *exchange, w http.ResponseWriter, r *http.Request, re
 		return
 	}
 	if hasBody && resp.contentLength >= 0 {
-		header["Content-Length"] = []string{strconv.FormatInt(resp.contentLength, 10)}
+		values = appendValue(header, values, "Content-Length", strconv.FormatInt(resp.contentLength, 10))
 	}
 	ex.rec.WriteHeader(resp.status)
 	streaming := resp.contentLength < 0
@@ -57,6 +60,19 @@ func (h *Handler) relay(ex *exchange, w http.ResponseWriter, r *http.Request, re
 			return
 		}
 	}
+}
+
+// appendValue adds a field's value to header, in values' backing array
+// when the field is new, and returns values.
+func appendValue(header http.Header, values []string, name, value string) []string {
+	if prior, ok := header[name]; ok {
+		header[name] = append(prior, value)
+		return values
+	}
+	values = append(values, value)
+	n := len(values)
+	header[name] = values[n-1 : n : n]
+	return values
 }
 
 // stampResponse names the serving unit and the request ID. A peer router
