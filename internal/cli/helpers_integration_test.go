@@ -90,7 +90,7 @@ var betaStrategy = appsv1alpha1.CafeDeploymentStrategy{Type: appsv1alpha1.Releas
 
 // autoStrategy: batches that start by themselves, each pod drained for a
 // second, so a watch sees every batch.
-var autoStrategy = appsv1alpha1.CafeDeploymentStrategy{Type: appsv1alpha1.ReleaseBatch, TrafficHandoff: appsv1alpha1.TrafficHandoff{DrainSeconds: 1, MaxWaitSeconds: 60}}
+var autoStrategy = appsv1alpha1.CafeDeploymentStrategy{Type: appsv1alpha1.ReleaseBatch, TrafficHandoff: appsv1alpha1.TrafficHandoff{DrainSeconds: ptr.To[int32](1), MaxWaitSeconds: ptr.To[int32](60)}}
 
 // oneBatchStrategy: the whole release in one batch that starts by itself,
 // for tests that need pods, not batches.

@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
@@ -96,7 +97,7 @@ func objects(o Options, etcdEndpoints []string, routers map[string]string) []cli
 				NeedConfirm:           true,
 				MaxUnavailablePerUnit: &maxUnavailable,
 				UpgradePolicy:         o.UpgradePolicy,
-				TrafficHandoff:        appsv1alpha1.TrafficHandoff{DrainSeconds: o.DrainSeconds, MaxWaitSeconds: 60},
+				TrafficHandoff:        appsv1alpha1.TrafficHandoff{DrainSeconds: ptr.To(o.DrainSeconds), MaxWaitSeconds: ptr.To[int32](60)},
 			},
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: labels},

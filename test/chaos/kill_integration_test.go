@@ -106,7 +106,7 @@ func workload(ns string) *appsv1alpha1.CafeDeployment {
 				Type:                  appsv1alpha1.ReleaseBatch,
 				BatchSize:             ptr.To(intstr.FromString("50%")),
 				MaxUnavailablePerUnit: ptr.To(intstr.FromInt32(1)),
-				TrafficHandoff:        appsv1alpha1.TrafficHandoff{DrainSeconds: 1, MaxWaitSeconds: 60},
+				TrafficHandoff:        appsv1alpha1.TrafficHandoff{DrainSeconds: ptr.To[int32](1), MaxWaitSeconds: ptr.To[int32](60)},
 			},
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: labels},

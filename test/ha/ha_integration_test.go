@@ -136,7 +136,7 @@ func workload(ns string) *appsv1alpha1.CafeDeployment {
 				AutoReschedule: &appsv1alpha1.AutoReschedule{Enabled: true, PendingSeconds: ptr.To[int32](30)}},
 			Strategy: appsv1alpha1.CafeDeploymentStrategy{
 				Type: appsv1alpha1.ReleaseBatch, BatchSize: ptr.To(intstr.FromInt32(3)),
-				TrafficHandoff: appsv1alpha1.TrafficHandoff{DrainSeconds: 1, MaxWaitSeconds: 60},
+				TrafficHandoff: appsv1alpha1.TrafficHandoff{DrainSeconds: ptr.To[int32](1), MaxWaitSeconds: ptr.To[int32](60)},
 			},
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: labels},

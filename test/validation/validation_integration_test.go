@@ -74,7 +74,7 @@ func TestBadCafeDeploymentSpecsAreRefusedNamingTheField(t *testing.T) {
 		{"negative replicas", func(c *appsv1alpha1.CafeDeployment) { c.Spec.Replicas = ptr.To[int32](-1) }, "spec.replicas", nil},
 		{"negative unit count", func(c *appsv1alpha1.CafeDeployment) { c.Spec.Topology.Units[0].Replicas = amount(intstr.FromInt32(-2)) }, "spec.topology.units", nil},
 		{"negative minReadySeconds", func(c *appsv1alpha1.CafeDeployment) { c.Spec.Strategy.MinReadySeconds = -5 }, "spec.strategy.minReadySeconds", nil},
-		{"negative drain", func(c *appsv1alpha1.CafeDeployment) { c.Spec.Strategy.TrafficHandoff.DrainSeconds = -1 }, "spec.strategy.trafficHandoff.drainSeconds", nil},
+		{"negative drain", func(c *appsv1alpha1.CafeDeployment) { c.Spec.Strategy.TrafficHandoff.DrainSeconds = ptr.To[int32](-1) }, "spec.strategy.trafficHandoff.drainSeconds", nil},
 		{"zero progress deadline", func(c *appsv1alpha1.CafeDeployment) { c.Spec.Strategy.ProgressDeadlineSeconds = ptr.To[int32](0) }, "spec.strategy.progressDeadlineSeconds", nil},
 		{"maxUnavailablePerUnit 0%", func(c *appsv1alpha1.CafeDeployment) {
 			c.Spec.Strategy.MaxUnavailablePerUnit = amount(intstr.FromString("0%"))

@@ -22,7 +22,16 @@ const (
 	PodUpdateRecreate PodUpdatePolicy = "Recreate"
 )
 
-// TrafficHandoff tunes how a pod leaves traffic before it is changed.
+// The API server's defaults of TrafficHandoff, for objects it has not
+// defaulted (built in code and never stored).
+const (
+	DefaultDrainSeconds   int32 = 5
+	DefaultMaxWaitSeconds int32 = 60
+)
+
+// TrafficHandoff tunes how a pod leaves traffic before it is changed. Its
+// numbers are pointers so that an explicit 0 survives a Go client: with a
+// plain int32, omitempty would drop it and the API server would default it.
 type TrafficHandoff struct {
 	// drainSeconds is how long a pod stays out of traffic (its serving
 	// condition False and its address gone from every Service's ready
@@ -32,7 +41,7 @@ type TrafficHandoff struct {
 	// +kubebuilder:default=5
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=3600
-	DrainSeconds int32 `json:"drainSeconds,omitempty"`
+	DrainSeconds *int32 `json:"drainSeconds,omitempty"`
 
 	// maxWaitSeconds bounds the wait for a pod's address to leave endpoints,
 	// counted from the moment it was taken out of traffic. A pod that some
@@ -43,7 +52,7 @@ type TrafficHandoff struct {
 	// +kubebuilder:default=60
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=3600
-	MaxWaitSeconds int32 `json:"maxWaitSeconds,omitempty"`
+	MaxWaitSeconds *int32 `json:"maxWaitSeconds,omitempty"`
 
 	// disabled changes pods without taking them out of traffic first: the
 	// serving condition stays True and a pod leaves endpoints only when its

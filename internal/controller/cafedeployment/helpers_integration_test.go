@@ -40,7 +40,7 @@ func newWorkload(ns string, replicas int32, image string) *appsv1alpha1.CafeDepl
 				Type:           appsv1alpha1.ReleaseBeta,
 				BatchSize:      ptr.To(intstr.FromInt32(10)),
 				NeedConfirm:    true,
-				TrafficHandoff: appsv1alpha1.TrafficHandoff{DrainSeconds: int32(drain / time.Second), MaxWaitSeconds: 60},
+				TrafficHandoff: appsv1alpha1.TrafficHandoff{DrainSeconds: ptr.To(int32(drain / time.Second)), MaxWaitSeconds: ptr.To[int32](60)},
 			},
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: labels},

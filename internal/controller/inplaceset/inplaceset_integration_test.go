@@ -34,7 +34,7 @@ func newSet(ns string, replicas int32, image string) *appsv1alpha1.InPlaceSet {
 			Replicas:       ptr.To(replicas),
 			Selector:       &metav1.LabelSelector{MatchLabels: labels},
 			MaxUnavailable: ptr.To(intstr.FromInt32(1)),
-			TrafficHandoff: appsv1alpha1.TrafficHandoff{DrainSeconds: int32(drain / time.Second), MaxWaitSeconds: 60},
+			TrafficHandoff: appsv1alpha1.TrafficHandoff{DrainSeconds: ptr.To(int32(drain / time.Second)), MaxWaitSeconds: ptr.To[int32](60)},
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: labels},
 				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: image}}},

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
@@ -19,11 +20,15 @@ import (
 type idleWriters struct {
 	mu     sync.Mutex
 	counts map[string]int
+	// pods counts changes per pod; samples keeps the last state of a few,
+	// to show what keeps changing.
+	pods    map[string]int
+	samples map[string]*corev1.Pod
 }
 
 // watchIdleWriters watches pods and PodDisruptionBudgets in ns until ctx ends.
 func watchIdleWriters(ctx context.Context, cs kubernetes.Interface, ns string) (*idleWriters, error) {
-	w := &idleWriters{counts: map[string]int{}}
+	w := &idleWriters{counts: map[string]int{}, pods: map[string]int{}, samples: map[string]*corev1.Pod{}}
 	// A one-item list gives the current resource version, so the watches
 	// start now and carry changes only.
 	now, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{Limit: 1})
@@ -63,6 +68,12 @@ func (w *idleWriters) tally(ctx context.Context, kind string, watcher watch.Inte
 			writer := newestWrite(obj.GetManagedFields())
 			w.mu.Lock()
 			w.counts[fmt.Sprintf("%s %s by %s", kind, strings.ToLower(string(ev.Type)), writer)]++
+			if pod, ok := ev.Object.(*corev1.Pod); ok {
+				w.pods[pod.Name]++
+				if _, kept := w.samples[pod.Name]; kept || len(w.samples) < 3 {
+					w.samples[pod.Name] = pod
+				}
+			}
 			w.mu.Unlock()
 		}
 	}
@@ -82,6 +93,18 @@ func (w *idleWriters) report() {
 	}
 	for _, k := range keys {
 		fmt.Printf("  object changes while idle: %s: %d\n", k, w.counts[k])
+	}
+	if len(w.pods) > 0 {
+		fmt.Printf("  pods changed while idle: %d\n", len(w.pods))
+	}
+	for name, pod := range w.samples {
+		fmt.Printf("    %s (%d changes): node %s, ip %q, phase %s, annotations %v\n", name, w.pods[name], pod.Spec.NodeName, pod.Status.PodIP, pod.Status.Phase, pod.Annotations)
+		for _, c := range pod.Status.Conditions {
+			fmt.Printf("      condition %s=%s since %s (%s)\n", c.Type, c.Status, c.LastTransitionTime.UTC().Format(time.RFC3339), c.Reason)
+		}
+		for _, c := range pod.Status.ContainerStatuses {
+			fmt.Printf("      container %s image %s ready %v restarts %d state %+v\n", c.Name, c.Image, c.Ready, c.RestartCount, c.State)
+		}
 	}
 }
 

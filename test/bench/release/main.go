@@ -219,7 +219,7 @@ func cafeScenario(ctx context.Context, c client.Client, cs kubernetes.Interface,
 			Topology: appsv1alpha1.Topology{Units: []appsv1alpha1.UnitSpec{{Name: "unit-a"}, {Name: "unit-b"}, {Name: "unit-c"}}},
 			Strategy: appsv1alpha1.CafeDeploymentStrategy{
 				Type: appsv1alpha1.ReleaseBatch, BatchSize: &all, MaxUnavailablePerUnit: &quarter,
-				TrafficHandoff: appsv1alpha1.TrafficHandoff{DrainSeconds: 0, MaxWaitSeconds: 60, Disabled: !handoff},
+				TrafficHandoff: appsv1alpha1.TrafficHandoff{DrainSeconds: ptr.To[int32](0), MaxWaitSeconds: ptr.To[int32](60), Disabled: !handoff},
 			},
 			Template: template("bench:v1"),
 		},

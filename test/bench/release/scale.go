@@ -40,7 +40,7 @@ func scaleScenario(ctx context.Context, c client.Client, cs kubernetes.Interface
 				Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": fmt.Sprintf("w%02d", i)}},
 				Topology: appsv1alpha1.Topology{Units: []appsv1alpha1.UnitSpec{{Name: "unit-a"}, {Name: "unit-b"}, {Name: "unit-c"}}},
 				Strategy: appsv1alpha1.CafeDeploymentStrategy{Type: appsv1alpha1.ReleaseBatch, BatchSize: &all,
-					TrafficHandoff: appsv1alpha1.TrafficHandoff{DrainSeconds: 0, MaxWaitSeconds: 60}},
+					TrafficHandoff: appsv1alpha1.TrafficHandoff{DrainSeconds: ptr.To[int32](0), MaxWaitSeconds: ptr.To[int32](60)}},
 				Template: corev1.PodTemplateSpec{
 					ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": fmt.Sprintf("w%02d", i)}},
 					Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "bench:v1"}}},
