@@ -106,11 +106,6 @@ func (w *frontWriter) Write(p []byte) (int, error) {
 	}
 	n, err := w.fc.bw.Write(p)
 	w.remaining -= int64(n)
-	if w.remaining == 0 && err == nil {
-		// The response is whole: the handler's bookkeeping after it
-		// need not delay it, and finish finds nothing left to send.
-		err = w.fc.bw.Flush()
-	}
 	return n, err
 }
 
