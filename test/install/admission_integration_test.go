@@ -47,10 +47,7 @@ func TestReleaseApproverGuardsEveryReleaseControl(t *testing.T) {
 		t.Fatalf("spec.release has fields %v, releaseDecisions covers %v: add the new control here", fields, keys)
 	}
 
-	kubectl(t, nil, "apply", "--server-side", "-k", "config/crd")
-	for _, name := range crdNames(t) {
-		kubectl(t, nil, "wait", "--for=condition=Established", "--timeout=60s", "crd/"+name)
-	}
+	applyCRDs(t)
 	kubectl(t, nil, "apply", "--server-side", "--force-conflicts", "-k", "config/admission")
 	ns := env.Namespace(t)
 	if err := env.Client.Create(context.Background(), payWorkload(ns, 3, "pay:v1")); err != nil {

@@ -55,10 +55,7 @@ var excessGrants = []string{
 // nor excessGrants lists.
 func TestControllerRoleGrantsOnlyVerbsItUses(t *testing.T) {
 	kubectl(t, nil, "apply", "--server-side", "-f", "config/default/namespace.yaml")
-	kubectl(t, nil, "apply", "--server-side", "-k", "config/crd")
-	for _, name := range crdNames(t) {
-		kubectl(t, nil, "wait", "--for=condition=Established", "--timeout=60s", "crd/"+name)
-	}
+	applyCRDs(t)
 	kubectl(t, nil, "apply", "--server-side", "-k", "config/rbac")
 
 	requests := &requestLog{used: map[string]bool{}}

@@ -78,3 +78,57 @@ func waitNoneLeft(t *testing.T, namespace, kinds, selector string) {
 		return strings.TrimSpace(left) == "" || strings.Contains(left, "No resources found"), left
 	})
 }
+
+// TestUninstallInTheWrongOrderRecovers checks what docs/install.md says of
+// the wrong order: with the controller removed first its pods are
+// stranded, still running; deleting the CRDs then may strand them for good
+// (the garbage collector cannot tell that an owner of a kind no longer
+// served is gone, kubernetes/kubernetes#102641); applying the CRDs again
+// lets it delete the pods, their budgets and revisions, the pod-protection
+// policy still in force (as when another release owns it).
+func TestUninstallInTheWrongOrderRecovers(t *testing.T) {
+	kubectl(t, nil, "apply", "--server-side", "-f", "config/default/namespace.yaml")
+	applyCRDs(t)
+	kubectl(t, nil, "apply", "--server-side", "--force-conflicts", "-k", "config/admission")
+	kubectl(t, nil, "apply", "--server-side", "-k", "config/rbac")
+	stopController := startControllerBinary(t, "cafe-system", "cafe-controller")
+	ns := env.Namespace(t)
+	if err := env.Client.Create(context.Background(), payWorkload(ns, 6, "pay:v1")); err != nil {
+		t.Fatal(err)
+	}
+	waitReleased(t, ns, "pay")
+	checkWorkloadBeforeUninstall(t, ns)
+
+	// The controller goes first: its pods stay, with nobody to manage them.
+	stopController()
+	kubectl(t, nil, "delete", "--wait", "-k", "config/rbac")
+	time.Sleep(3 * time.Second)
+	pods, err := env.Kube.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: appsv1alpha1.InstanceIndexLabel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pods.Items) != 6 {
+		t.Errorf("%d pods left with the controller gone, want the 6 stranded", len(pods.Items))
+	}
+
+	// Then the CRDs, and, for whatever the garbage collector left, the
+	// CRDs again.
+	waitCacheServesLists(t)
+	kubectl(t, nil, "delete", "--wait", "--timeout=120s", "-k", "config/crd")
+	applyCRDs(t)
+	waitNoneLeft(t, ns, "poddisruptionbudgets,controllerrevisions,pods", "")
+	if _, err := env.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicies().Get(context.Background(), "cafe-pod-protection", metav1.GetOptions{}); err != nil {
+		t.Errorf("the pod-protection policy was not in force during the clean-up: %v", err)
+	}
+	waitCacheServesLists(t)
+	kubectl(t, nil, "delete", "--wait", "--timeout=120s", "-k", "config/crd")
+	kubectl(t, nil, "delete", "--wait", "-k", "config/admission")
+}
+
+func applyCRDs(t *testing.T) {
+	t.Helper()
+	kubectl(t, nil, "apply", "--server-side", "-k", "config/crd")
+	for _, name := range crdNames(t) {
+		kubectl(t, nil, "wait", "--for=condition=Established", "--timeout=60s", "crd/"+name)
+	}
+}
