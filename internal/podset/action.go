@@ -1,27 +1,10 @@
 package podset
 
 // Action is one thing the shell must do to a pod. The concrete types are
-// CreatePod, DeletePod, SetServing, UpdateInPlace and RestartInPlace. A plan
-// holds at most one action per pod, with one exception: a pod whose drain
-// ends the moment it is out of traffic gets SetServing False followed by its
-// change, which the shell must apply in that order.
+// CreatePod, DeletePod, SetServing, UpdateInPlace and RestartInPlace; a plan
+// holds at most one action per pod.
 type Action interface {
 	isAction()
-}
-
-// ActionPod names the existing pod an action is for; "" for CreatePod.
-func ActionPod(a Action) string {
-	switch a := a.(type) {
-	case DeletePod:
-		return a.Name
-	case SetServing:
-		return a.Name
-	case UpdateInPlace:
-		return a.Name
-	case RestartInPlace:
-		return a.Name
-	}
-	return ""
 }
 
 // CreatePod creates the pod of slot Index (named `<set>-<Index>`) from the

@@ -72,6 +72,3 @@ func inProgress(p *Pod) { p.InPlaceInProgress = true; p.Ready = false }
 func restartRequested(token string) func(*Pod) {
 	return func(p *Pod) { p.RestartRequested = token }
 }
-
-// unrouted: no Service selects the pod, so no endpoint lists it.
-func unrouted(p *Pod) { p.Unrouted, p.OutOfEndpoints = true, true }

@@ -119,9 +119,6 @@ type Pod struct {
 	// endpoints whatever its readiness (publishNotReadyAddresses), so waiting
 	// for OutOfEndpoints is pointless.
 	CannotLeaveEndpoints bool
-	// Unrouted is true when no Service selects the pod, so no endpoint will
-	// list it whatever its readiness.
-	Unrouted bool
 
 	// InPlaceInProgress is true from the moment the shell changed the pod in
 	// place (UpdateInPlace or RestartInPlace) until its containers run the

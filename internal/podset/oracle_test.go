@@ -84,3 +84,18 @@ func unavailableLive(in *Input) int {
 	}
 	return n
 }
+
+// actionPod names the pod an action is about, or "" for CreatePod.
+func actionPod(a Action) string {
+	switch a := a.(type) {
+	case DeletePod:
+		return a.Name
+	case SetServing:
+		return a.Name
+	case UpdateInPlace:
+		return a.Name
+	case RestartInPlace:
+		return a.Name
+	}
+	return ""
+}

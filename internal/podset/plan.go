@@ -200,9 +200,7 @@ func (pl *planner) tendLive() {
 	// Explicit restart requests get the budget before the release does: they
 	// are rare, and an operator usually asks for one because a pod misbehaves.
 	for _, p := range restartsToStart {
-		if pl.leaveTraffic(p, ServingRestart, true) && pl.drainedOnceOut(p) {
-			pl.act(RestartInPlace{Name: p.Name, Token: p.RestartRequested, Handoff: HandoffDrained})
-		}
+		pl.leaveTraffic(p, ServingRestart, true)
 	}
 	for _, p := range pl.toUpdate {
 		switch {
@@ -210,9 +208,7 @@ func (pl *planner) tendLive() {
 		case pl.in.SkipHandoff:
 			pl.changeInTraffic(p)
 		default:
-			if pl.leaveTraffic(p, ServingUpdate, true) && pl.drainedOnceOut(p) {
-				pl.act(pl.updateAction(p, HandoffDrained))
-			}
+			pl.leaveTraffic(p, ServingUpdate, true)
 		}
 	}
 	pl.waitBudget()
@@ -257,18 +253,18 @@ func (pl *planner) settle(p *Pod) {
 
 // leaveTraffic sets a pod's serving condition False, the first step of every
 // change, unless that would break the unavailability budget (for a live pod)
-// or empty the set; it reports whether it did.
-func (pl *planner) leaveTraffic(p *Pod, reason ServingReason, live bool) bool {
+// or empty the set.
+func (pl *planner) leaveTraffic(p *Pod, reason ServingReason, live bool) {
 	spendsBudget := live && p.available(pl.in.Now, pl.in.MinReady)
 	if spendsBudget && pl.unavailable+1 > pl.in.MaxUnavailable {
 		pl.budgetBlocked = append(pl.budgetBlocked, p)
-		return false
+		return
 	}
 	if p.inTraffic() && pl.inTraffic <= 1 && len(pl.layout.live) > 0 && !pl.in.AllowEmpty {
 		pl.wait(Wait{Pod: p.Name, Reason: WaitUnitWouldBeEmpty, Message: fmt.Sprintf(
 			"pod %s is the last pod in traffic; taking it out for its %s would leave the set empty, and allowEmpty is false",
 			p.Name, changeNoun(reason))})
-		return false
+		return
 	}
 	pl.act(SetServing{Name: p.Name, Serving: false, Reason: reason})
 	if spendsBudget {
@@ -277,17 +273,6 @@ func (pl *planner) leaveTraffic(p *Pod, reason ServingReason, live bool) bool {
 	if p.inTraffic() {
 		pl.inTraffic--
 	}
-	return true
-}
-
-// drainedOnceOut reports a pod whose drain ends the moment its serving
-// condition is False: no drain time, and no Service selects it, so no
-// endpoint lists it now or will. Its change then follows in the same plan,
-// applied after the condition is written, instead of a reconcile later: the
-// hand-off's order holds, and a release of pods no Service routes to is not
-// slowed by it.
-func (pl *planner) drainedOnceOut(p *Pod) bool {
-	return pl.in.Drain == 0 && p.Unrouted && p.OutOfEndpoints
 }
 
 // waitBudget reports, once for the set, the pods maxUnavailable holds back.

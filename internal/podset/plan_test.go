@@ -231,28 +231,6 @@ func TestPlanInPlaceUpdateSteps(t *testing.T) {
 			waits: []WaitReason{WaitMaxUnavailable},
 		},
 		{
-			name:  "with no drain time, a pod no Service selects is changed in the plan that takes it out",
-			input: with(baseInput(v1(0, unrouted), v1(1, unrouted), v1(2, unrouted)), func(in *Input) { in.Drain = 0 }),
-			want: []Action{
-				SetServing{Name: "web-2", Serving: false, Reason: ServingUpdate},
-				UpdateInPlace{Name: "web-2", Revision: "v2", Handoff: HandoffDrained},
-			},
-			waits: []WaitReason{WaitMaxUnavailable},
-		},
-		{
-			name:  "a drain time keeps the two steps apart even for a pod no Service selects",
-			input: baseInput(v1(0, unrouted), v1(1, unrouted), v1(2, unrouted)),
-			want:  []Action{SetServing{Name: "web-2", Serving: false, Reason: ServingUpdate}},
-			waits: []WaitReason{WaitMaxUnavailable},
-		},
-		{
-			name: "with no drain time, a pod a Service selects still waits for its endpoints, even when none lists it yet",
-			input: with(baseInput(v1(0), v1(1), v1(2, func(p *Pod) { p.OutOfEndpoints = true })),
-				func(in *Input) { in.Drain = 0 }),
-			want:  []Action{SetServing{Name: "web-2", Serving: false, Reason: ServingUpdate}},
-			waits: []WaitReason{WaitMaxUnavailable},
-		},
-		{
 			name:  "a pod already at the update revision is never updated again",
 			input: baseInput(v2(0, outOfTraffic(time.Hour, true)), v2(1), v2(2)),
 			want:  []Action{SetServing{Name: "web-0", Serving: true, Reason: ServingReady}},

@@ -68,9 +68,6 @@ func randomPod(r *rand.Rand, name string, index int) Pod {
 		RestartHandled:       pick(r, "", "a"),
 	}
 	p.Ready = p.Phase == corev1.PodRunning && r.Intn(4) != 0
-	if r.Intn(4) == 0 {
-		p.Unrouted, p.OutOfEndpoints, p.CannotLeaveEndpoints = true, true, false
-	}
 	return p
 }
 
@@ -140,12 +137,12 @@ func checkPlan(in Input, res Result) error {
 			touched[key] = true
 			continue
 		}
-		name := ActionPod(a)
+		name := actionPod(a)
 		p, ok := byName[name]
 		switch {
 		case !ok:
 			return fmt.Errorf("action %#v for unknown pod", a)
-		case touched[name] && !(followsLeaving(res.Actions, a) && state.Drain == 0 && p.Unrouted):
+		case touched[name]:
 			return fmt.Errorf("pod %s got two actions", name)
 		case p.Deleting:
 			return fmt.Errorf("action %#v on a terminating pod", a)
@@ -156,24 +153,6 @@ func checkPlan(in Input, res Result) error {
 		}
 	}
 	return nil
-}
-
-// followsLeaving reports a change that comes right after the same pod's
-// SetServing False in one plan: allowed only for a pod no Service selects,
-// with no drain time.
-func followsLeaving(actions []Action, change Action) bool {
-	for i, a := range actions {
-		if a == change && i > 0 {
-			prev, ok := actions[i-1].(SetServing)
-			return ok && !prev.Serving && prev.Name == ActionPod(change) && !isSetServing(change)
-		}
-	}
-	return false
-}
-
-func isSetServing(a Action) bool {
-	_, ok := a.(SetServing)
-	return ok
 }
 
 func checkPodAction(state *Input, p *Pod, a Action, live map[int]bool) error {

@@ -29,8 +29,6 @@ type scenario struct {
 	// alwaysInPlace makes every revision in-place-able under
 	// InPlaceIfPossible, so no pod should ever be recreated.
 	alwaysInPlace bool
-	// unrouted: no Service selects the pods, so endpoints never list them.
-	unrouted bool
 }
 
 type simPod struct {
@@ -175,7 +173,7 @@ func (s *simulation) apply(actions []Action) {
 			s.nextUID++
 			s.pods[name] = &simPod{
 				Pod: Pod{Name: name, Index: a.Index, Revision: a.Revision,
-					Phase: corev1.PodPending, OutOfEndpoints: true, Unrouted: s.scenario.unrouted},
+					Phase: corev1.PodPending, OutOfEndpoints: true},
 				uid: s.nextUID, startAt: s.now.Add(secondsUpTo(s.r, 3)), handoff: "new",
 			}
 		case DeletePod:
@@ -261,7 +259,7 @@ func (s *simulation) kubelet() {
 		if ready != p.Ready {
 			p.Ready, p.ReadySince = ready, s.now
 		}
-		want := !p.Unrouted && p.Phase == corev1.PodRunning && !p.Deleting &&
+		want := p.Phase == corev1.PodRunning && !p.Deleting &&
 			(p.CannotLeaveEndpoints || (p.Ready && p.Serving == corev1.ConditionTrue))
 		if p.inEndpoints != want && s.r.Intn(3) != 0 {
 			p.inEndpoints = want
@@ -317,7 +315,7 @@ func (s *simulation) settled(res Result) bool {
 		}
 	}
 	for _, p := range s.pods {
-		want := !p.Unrouted && p.Phase == corev1.PodRunning && !p.Deleting &&
+		want := p.Phase == corev1.PodRunning && !p.Deleting &&
 			(p.CannotLeaveEndpoints || (p.Ready && p.Serving == corev1.ConditionTrue))
 		if p.Phase != corev1.PodRunning || !p.Ready || p.Deleting || p.InPlaceInProgress || p.inEndpoints != want {
 			return false
@@ -462,7 +460,6 @@ func TestSimulationWithChaos(t *testing.T) {
 		{failures: true, scaling: true, restarts: true},
 		{failures: true},
 		{scaling: true, restarts: true},
-		{failures: true, scaling: true, restarts: true, unrouted: true},
 	} {
 		for _, seed := range simSeeds(t, 150) {
 			t.Run(fmt.Sprintf("%+v/seed=%d", sc, seed), func(t *testing.T) {

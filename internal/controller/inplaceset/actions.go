@@ -65,9 +65,7 @@ func (d *doneActions) report(r *Reconciler, set *appsv1alpha1.InPlaceSet) {
 	}
 }
 
-// apply carries out the plan's actions, pods concurrently and each pod's
-// actions in the plan's order (a pod taken out of traffic is changed only
-// once that is written), and returns every error.
+// apply carries out the plan's actions concurrently and returns every error.
 func (r *Reconciler) apply(ctx context.Context, ac applyContext, actions []podset.Action) error {
 	ac.done = &doneActions{pods: map[string][]string{}}
 	var (
@@ -76,42 +74,22 @@ func (r *Reconciler) apply(ctx context.Context, ac applyContext, actions []podse
 		errs []error
 		sem  = make(chan struct{}, maxConcurrentWrites)
 	)
-	for _, steps := range byPod(actions) {
+	for _, a := range actions {
 		wg.Add(1)
 		sem <- struct{}{}
-		go func(steps []podset.Action) {
+		go func(a podset.Action) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			for _, a := range steps {
-				if err := r.applyOne(ctx, ac, a); err != nil {
-					mu.Lock()
-					errs = append(errs, err)
-					mu.Unlock()
-					return // the pod's later steps depend on this one
-				}
+			if err := r.applyOne(ctx, ac, a); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
 			}
-		}(steps)
+		}(a)
 	}
 	wg.Wait()
 	ac.done.report(r, ac.set)
 	return errors.Join(errs...)
-}
-
-// byPod groups actions by the pod they act on, in the plan's order; each
-// create is a group of its own.
-func byPod(actions []podset.Action) [][]podset.Action {
-	var groups [][]podset.Action
-	at := map[string]int{}
-	for _, a := range actions {
-		name := podset.ActionPod(a)
-		if i, ok := at[name]; ok && name != "" {
-			groups[i] = append(groups[i], a)
-			continue
-		}
-		at[name] = len(groups)
-		groups = append(groups, []podset.Action{a})
-	}
-	return groups
 }
 
 func (r *Reconciler) applyOne(ctx context.Context, ac applyContext, a podset.Action) error {

@@ -8,7 +8,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
@@ -21,19 +20,6 @@ import (
 type endpointsView struct {
 	listed      map[string]bool
 	cannotLeave map[string]bool
-	// selectors are those of the namespace's Services that select pods.
-	selectors []labels.Selector
-}
-
-// routed reports whether some Service selects the pod.
-func (v endpointsView) routed(pod *corev1.Pod) bool {
-	set := labels.Set(pod.Labels)
-	for _, s := range v.selectors {
-		if s.Matches(set) {
-			return true
-		}
-	}
-	return false
 }
 
 // observeEndpoints reads the namespace's EndpointSlices and Services from the
@@ -52,9 +38,6 @@ func (r *Reconciler) observeEndpoints(ctx context.Context, namespace string) (en
 	for _, s := range services.Items {
 		if s.Spec.PublishNotReadyAddresses {
 			publishesNotReady[s.Name] = true
-		}
-		if len(s.Spec.Selector) > 0 {
-			v.selectors = append(v.selectors, labels.SelectorFromValidatedSet(s.Spec.Selector))
 		}
 	}
 	for _, slice := range slices.Items {
@@ -90,7 +73,6 @@ func podInput(pod *corev1.Pod, eps endpointsView) podset.Pod {
 		Phase:                pod.Status.Phase,
 		Deleting:             pod.DeletionTimestamp != nil,
 		OutOfEndpoints:       !eps.listed[pod.Name],
-		Unrouted:             !eps.routed(pod),
 		CannotLeaveEndpoints: eps.cannotLeave[pod.Name],
 		InPlaceInProgress:    inPlaceInProgress(pod),
 		RestartRequested:     pod.Annotations[appsv1alpha1.RestartRequestedAnnotation],
