@@ -180,6 +180,11 @@ func TestChartAndKustomizeInstallTheSameController(t *testing.T) {
 			}
 		}
 	}
+	chartElection := typed[rbacv1.Role](t, find(t, fromChart, "Role", "cafe-controller-leader-election"))
+	kustomizeElection := typed[rbacv1.Role](t, find(t, fromKustomize, "Role", "cafe-controller-leader-election"))
+	if !equality.Semantic.DeepEqual(chartElection.Rules, kustomizeElection.Rules) {
+		t.Errorf("leader-election Role rules: chart %+v, kustomize %+v", chartElection.Rules, kustomizeElection.Rules)
+	}
 	for _, name := range []string{"cafe-viewer", "cafe-operator", "cafe-approver"} {
 		chartRole := typed[rbacv1.ClusterRole](t, find(t, fromChart, "ClusterRole", name))
 		kustomizeRole := typed[rbacv1.ClusterRole](t, find(t, fromKustomize, "ClusterRole", name))

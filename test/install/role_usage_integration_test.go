@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -47,12 +48,13 @@ var excessGrants = []string{
 }
 
 // TestControllerRoleGrantsOnlyVerbsItUses runs CAFE's controllers as the
-// installed service account with config/rbac, records every API request
-// they make through a release (create, a batched upgrade, a scale-in that
-// a rollback, a scale-in, a scale-out that drops a unit and widens the
-// budgets), and fails on a refused request and on a verb
-// config/rbac/role.yaml grants that nothing used and neither unusedOnPurpose
-// nor excessGrants lists.
+// installed service account with config/rbac and leader election, records
+// every API request they make through a release (create, a batched
+// upgrade, a rollback, a scale-in, a scale-out that drops a unit and widens
+// the budgets) and the hand-over of the Lease on stop, and fails on a
+// refused request and on a verb the ClusterRole (config/rbac/role.yaml) or
+// the leader-election Role grants that nothing used and neither
+// unusedOnPurpose nor excessGrants lists.
 func TestControllerRoleGrantsOnlyVerbsItUses(t *testing.T) {
 	kubectl(t, nil, "apply", "--server-side", "-f", "config/default/namespace.yaml")
 	applyCRDs(t)
@@ -61,7 +63,7 @@ func TestControllerRoleGrantsOnlyVerbsItUses(t *testing.T) {
 	requests := &requestLog{used: map[string]bool{}}
 	cfg := serviceAccountConfig(t, "cafe-system", "cafe-controller")
 	cfg.Wrap(requests.wrap)
-	stop := runControllersInProcess(t, cfg, manager.Options{})
+	stop := runControllersInProcess(t, cfg, manager.Options{LeaderElection: true, LeaderElectionNamespace: "cafe-system"})
 
 	ctx := context.Background()
 	ns := env.Namespace(t)
@@ -97,15 +99,22 @@ func TestControllerRoleGrantsOnlyVerbsItUses(t *testing.T) {
 	for _, u := range used {
 		usedSet[u] = true
 	}
+	var leaderElection rbacv1.Role
+	readYAML(t, repoPath("config", "rbac", "leader_election_role.yaml"), &leaderElection)
 	granted := map[string]bool{}
-	for _, rule := range generatedRules(t) {
-		for _, group := range rule.APIGroups {
-			for _, resource := range rule.Resources {
-				for _, verb := range rule.Verbs {
-					key := verb + " " + group + "/" + resource
-					granted[key] = true
-					if !usedSet[key] && unusedOnPurpose[key] == "" && !slices.Contains(excessGrants, key) {
-						t.Errorf("config/rbac/role.yaml grants %q, which the controller never used: drop it from the RBAC markers or say why in unusedOnPurpose", key)
+	for file, rules := range map[string][]rbacv1.PolicyRule{
+		"config/rbac/role.yaml":                 generatedRules(t),
+		"config/rbac/leader_election_role.yaml": leaderElection.Rules,
+	} {
+		for _, rule := range rules {
+			for _, group := range rule.APIGroups {
+				for _, resource := range rule.Resources {
+					for _, verb := range rule.Verbs {
+						key := verb + " " + group + "/" + resource
+						granted[key] = true
+						if !usedSet[key] && unusedOnPurpose[key] == "" && !slices.Contains(excessGrants, key) {
+							t.Errorf("%s grants %q, which the controller never used: drop it or say why in unusedOnPurpose", file, key)
+						}
 					}
 				}
 			}
