@@ -22,7 +22,8 @@ import (
 
 // unusedOnPurpose are granted verbs the release in
 // TestControllerRoleGrantsOnlyVerbsItUses may not reach (the events patch
-// depends on timing), each with the path that needs it. Keys are "verb group/resource" (core group "").
+// depends on timing), each with the path that needs it. Keys are
+// "verb group/resource" (core group "").
 var unusedOnPurpose = map[string]string{
 	"get /pods":     "InPlaceSet: a pod create the cache has not shown for a while is read from the API server (expectationsMet)",
 	"list /nodes":   "CafeDeployment auto-reschedule: a unit's free capacity, read while one of its pods is unschedulable (observeCapacity)",
