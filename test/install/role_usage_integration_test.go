@@ -5,7 +5,6 @@ package install
 import (
 	"context"
 	"net/http"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -30,32 +29,14 @@ var unusedOnPurpose = map[string]string{
 	"patch /events": "the event recorder patches the count of an event repeated within ten minutes",
 }
 
-// excessGrants are granted verbs no code path of the controllers uses: the
-// RBAC markers in internal/controller grant them and should not (found by
-// this test, not yet fixed there). They are listed so any new excess grant
-// fails; the test fails too once one is fixed, to shorten the list.
-var excessGrants = []string{
-	// Reads go through the informer cache (list, watch); only pods and
-	// nodes are read from the API server directly.
-	"get /nodes", "watch /nodes", "get /services",
-	"get apps/controllerrevisions", "get apps.cafe.dev/cafedeployments", "get apps.cafe.dev/inplacesets",
-	"get discovery.k8s.io/endpointslices", "get policy/poddisruptionbudgets",
-	// Status is written with update, never read or patched through the
-	// subresource.
-	"get apps.cafe.dev/cafedeployments/status", "patch apps.cafe.dev/cafedeployments/status",
-	"get apps.cafe.dev/inplacesets/status", "patch apps.cafe.dev/inplacesets/status",
-	// controller-runtime 0.22's recorder writes core v1 events only.
-	"create events.k8s.io/events", "patch events.k8s.io/events",
-}
-
 // TestControllerRoleGrantsOnlyVerbsItUses runs CAFE's controllers as the
 // installed service account with config/rbac and leader election, records
 // every API request they make through a release (create, a batched
 // upgrade, a rollback, a scale-in, a scale-out that drops a unit and widens
 // the budgets) and the hand-over of the Lease on stop, and fails on a
 // refused request and on a verb the ClusterRole (config/rbac/role.yaml) or
-// the leader-election Role grants that nothing used and neither
-// unusedOnPurpose nor excessGrants lists.
+// the leader-election Role grants that nothing used and unusedOnPurpose
+// does not list.
 func TestControllerRoleGrantsOnlyVerbsItUses(t *testing.T) {
 	kubectl(t, nil, "apply", "--server-side", "-f", "config/default/namespace.yaml")
 	applyCRDs(t)
@@ -113,7 +94,7 @@ func TestControllerRoleGrantsOnlyVerbsItUses(t *testing.T) {
 					for _, verb := range rule.Verbs {
 						key := verb + " " + group + "/" + resource
 						granted[key] = true
-						if !usedSet[key] && unusedOnPurpose[key] == "" && !slices.Contains(excessGrants, key) {
+						if !usedSet[key] && unusedOnPurpose[key] == "" {
 							t.Errorf("%s grants %q, which the controller never used: drop it or say why in unusedOnPurpose", file, key)
 						}
 					}
@@ -124,11 +105,6 @@ func TestControllerRoleGrantsOnlyVerbsItUses(t *testing.T) {
 	for key := range unusedOnPurpose {
 		if !granted[key] {
 			t.Errorf("unusedOnPurpose lists %q, which the role no longer grants: remove it", key)
-		}
-	}
-	for _, key := range excessGrants {
-		if usedSet[key] || !granted[key] {
-			t.Errorf("excessGrants lists %q, but the release used it or the role no longer grants it: remove it", key)
 		}
 	}
 }

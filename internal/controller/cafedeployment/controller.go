@@ -50,13 +50,16 @@ type Reconciler struct {
 	status *statuswrite.Writer
 }
 
-// +kubebuilder:rbac:groups=apps.cafe.dev,resources=cafedeployments,verbs=get;list;watch
-// +kubebuilder:rbac:groups=apps.cafe.dev,resources=cafedeployments/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=apps.cafe.dev,resources=inplacesets,verbs=get;list;watch;create;patch;delete
-// +kubebuilder:rbac:groups=apps,resources=controllerrevisions,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
-// +kubebuilder:rbac:groups="",resources=nodes,verbs=get;list;watch
-// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;patch;delete
+// Reads go through the informer cache (list, watch); nodes and the pods on
+// them are listed from the API server when looking for room. Status is
+// written with update.
+// +kubebuilder:rbac:groups=apps.cafe.dev,resources=cafedeployments,verbs=list;watch
+// +kubebuilder:rbac:groups=apps.cafe.dev,resources=cafedeployments/status,verbs=update
+// +kubebuilder:rbac:groups=apps.cafe.dev,resources=inplacesets,verbs=list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=apps,resources=controllerrevisions,verbs=list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=pods,verbs=list;watch
+// +kubebuilder:rbac:groups="",resources=nodes,verbs=list
+// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=list;watch;create;patch;delete
 
 // SetupWithManager registers the controller.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {

@@ -53,15 +53,17 @@ type Reconciler struct {
 	status *statuswrite.Writer
 }
 
-// +kubebuilder:rbac:groups=apps.cafe.dev,resources=inplacesets,verbs=get;list;watch
-// +kubebuilder:rbac:groups=apps.cafe.dev,resources=inplacesets/status,verbs=get;update;patch
+// Reads go through the informer cache (list, watch); pods alone are also
+// read from the API server (get), to confirm a create the cache has not shown.
+// Status is written with update.
+// +kubebuilder:rbac:groups=apps.cafe.dev,resources=inplacesets,verbs=list;watch
+// +kubebuilder:rbac:groups=apps.cafe.dev,resources=inplacesets/status,verbs=update
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;create;delete;patch
 // +kubebuilder:rbac:groups="",resources=pods/status,verbs=patch
-// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch
-// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch
-// +kubebuilder:rbac:groups=apps,resources=controllerrevisions,verbs=get;list;watch;create;delete
+// +kubebuilder:rbac:groups="",resources=services,verbs=list;watch
+// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=list;watch
+// +kubebuilder:rbac:groups=apps,resources=controllerrevisions,verbs=list;watch;create;delete
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
-// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // SetupWithManager registers the controller.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
