@@ -24,24 +24,34 @@ func TestHangupWatcherRegistration(t *testing.T) {
 	if _, err := c.Read(make([]byte, 1)); err != nil {
 		t.Fatal(err)
 	}
-	var id uint64
+	var watch *clientWatch
 	srv.mu.Lock()
 	for fc := range srv.conns {
-		id = fc.hangupID
+		watch = &fc.watch
 	}
 	srv.mu.Unlock()
-	if id == 0 {
+	if !registered(watch) {
 		t.Fatal("the connection is not registered with the hang-up watcher")
 	}
 	_ = c.Close()
-	h := hangups()
 	for start := time.Now(); time.Since(start) < 3*time.Second; time.Sleep(10 * time.Millisecond) {
-		h.mu.Lock()
-		_, registered := h.watches[id]
-		h.mu.Unlock()
-		if !registered {
+		if !registered(watch) {
 			return
 		}
 	}
 	t.Error("a closed connection is still registered with the hang-up watcher")
+}
+
+// registered reports whether the hang-up watcher holds a connection's
+// watch.
+func registered(watch *clientWatch) bool {
+	h := hangups()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, w := range h.watches {
+		if w == watch {
+			return true
+		}
+	}
+	return false
 }

@@ -264,9 +264,9 @@ func TestSweepKeepsFreshConnections(t *testing.T) {
 func TestReusedPastHeaderDeadline(t *testing.T) {
 	const ok = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nnormal"
 	up, conns := rawUpstream(t, ok, ok)
-	r := singleUnitRouter(t, Options{Outlier: noEjection}, Route{Timeouts: Timeouts{ResponseHeader: 50 * time.Millisecond}}, up)
+	r := singleUnitRouter(t, Options{Outlier: noEjection}, Route{Timeouts: Timeouts{ResponseHeader: 250 * time.Millisecond}}, up)
 	get(t, r.addr, "/first", uid(10))
-	time.Sleep(200 * time.Millisecond)
+	time.Sleep(400 * time.Millisecond)
 	if resp, body := get(t, r.addr, "/second", uid(10)); body != "normal" {
 		t.Errorf("second request got %d %q", resp.StatusCode, body)
 	}
