@@ -30,6 +30,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
+	"github.com/cafe-dev/cafe/internal/podevents"
 	"github.com/cafe-dev/cafe/internal/podset"
 	"github.com/cafe-dev/cafe/internal/statuswrite"
 )
@@ -76,7 +77,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("inplaceset").
 		For(&appsv1alpha1.InPlaceSet{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
-		Owns(&corev1.Pod{}).
+		Owns(&corev1.Pod{}, builder.WithPredicates(podevents.Changed())).
 		Owns(&appsv1.ControllerRevision{}, builder.WithPredicates(deletedOnly())).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(r.setsOfSlice)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
