@@ -22,8 +22,10 @@ import (
 type hangupWatcher struct {
 	epfd int
 	file *os.File
-	// failed is set if waiting on the epoll descriptor failed:
-	// connections registered after that use the watching goroutine.
+	// failed is set if waiting on the epoll descriptor fails (nothing
+	// closes it, so it should not): connections registered after that
+	// use the watching goroutine; those registered before lose their
+	// watch.
 	failed atomic.Bool
 
 	mu      sync.Mutex
