@@ -53,7 +53,7 @@ func NewServer(handler http.Handler, o ServerOptions) *Server {
 		o:       o,
 		handoff: newHandoffListener(),
 		fallback: &http.Server{
-			Handler:           handedTLS(handler),
+			Handler:           handedTLS(halfCloseNotGone(handler)),
 			ReadHeaderTimeout: o.ReadHeaderTimeout,
 			IdleTimeout:       o.IdleTimeout,
 			MaxHeaderBytes:    o.MaxHeaderBytes,
@@ -77,6 +77,23 @@ func handedTLS(h http.Handler) http.Handler {
 			if g, ok := r.Context().Value(guardedConnKey{}).(*guardedConn); ok {
 				r.TLS = g.tls
 			}
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// halfCloseNotGone keeps net/http from taking a half-close for a client
+// gone when the client said it sends nothing more (HTTP/1.0 without
+// keep-alive, Connection: close): net/http cancels a request's context as
+// soon as its connection reads EOF, but such a client may shut down its
+// write side at once and still wait for the answer. The lean path does not
+// watch those requests either (see serveRequest); other requests keep
+// net/http's cancellation, and a cancelled request is aborted, never
+// answered with a made-up status (see proxyError).
+func halfCloseNotGone(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor == 1 && r.Close {
+			r = r.WithContext(context.WithoutCancel(r.Context()))
 		}
 		h.ServeHTTP(w, r)
 	})

@@ -126,6 +126,12 @@ func (w *frontWriter) SetReadDeadline(t time.Time) error {
 // finish ends the response and reports whether it was written whole.
 func (w *frontWriter) finish() bool {
 	if !w.wroteHeader {
+		if w.broken {
+			// Aborted before a head was written (the client went
+			// away): send nothing, only the close says so. A default
+			// 200 would be a success no upstream gave.
+			return false
+		}
 		w.WriteHeader(http.StatusOK)
 	}
 	if w.chunked && !w.broken {
@@ -139,8 +145,10 @@ func (w *frontWriter) finish() bool {
 	return w.fc.bw.Flush() == nil && !w.broken
 }
 
-// abortResponse ends a response cut short: the lean path closes the
-// connection after it, net/http needs the panic it knows for that.
+// abortResponse ends a response cut short, or not begun: the lean path
+// closes the connection after it (writing no head if none was written),
+// net/http needs the panic it knows for that, after which it writes nothing
+// more.
 func abortResponse(w http.ResponseWriter) {
 	if fw, ok := w.(*frontWriter); ok {
 		fw.broken = true

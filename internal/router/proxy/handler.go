@@ -234,8 +234,10 @@ type exchange struct {
 	// in-flight count drops when the request ends.
 	chosen *endpoint
 	err    error
-	// abort is set when a response was cut short: the client's connection
-	// must end so it cannot take the partial body for a whole one.
+	// abort is set when a response was cut short, or never begun because
+	// the client went away: the client's connection must end so it cannot
+	// take a partial body for a whole one, nor a default status for an
+	// answer.
 	abort     bool
 	requestID string
 	rec       recorder

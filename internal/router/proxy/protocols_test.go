@@ -92,7 +92,12 @@ func TestTLSOffersH2AndHTTP11(t *testing.T) {
 }
 
 // TestRequestsLeftToNetHTTP sends what the lean path hands over: each must
-// still be routed, and answered in its own protocol version.
+// still be routed, and answered in its own protocol version. exchangeRaw
+// half-closes at once, so each request says it sends nothing more
+// (HTTP/1.0, Connection: close): a keep-alive request whose client
+// half-closes is taken for a client gone and gets no answer (see
+// TestHalfCloseNeverGetsMadeUpResponse), where it used to pass on a
+// made-up 200.
 func TestRequestsLeftToNetHTTP(t *testing.T) {
 	r := protocolRouter(t, ServerOptions{})
 	const key = "X-Cafe-Uid: U01\r\n"
@@ -100,7 +105,7 @@ func TestRequestsLeftToNetHTTP(t *testing.T) {
 		"HTTP/1.0":          "GET /a HTTP/1.0\r\nHost: x\r\n" + key + "\r\n",
 		"Expect":            "POST /a HTTP/1.1\r\nHost: x\r\n" + key + "Expect: 100-continue\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi",
 		"absolute form":     "GET http://x/a HTTP/1.1\r\nHost: x\r\n" + key + "Connection: close\r\n\r\n",
-		"h2c upgrade offer": "GET /a HTTP/1.1\r\nHost: x\r\n" + key + "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n",
+		"h2c upgrade offer": "GET /a HTTP/1.1\r\nHost: x\r\n" + key + "Connection: Upgrade, HTTP2-Settings, close\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			out := exchangeRaw(t, r.addr, raw)

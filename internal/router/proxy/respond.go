@@ -64,7 +64,13 @@ func (h *Handler) proxyError(ex *exchange, err error) {
 		h.reject(ex, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body exceeds the limit of %d bytes", tooLarge.Limit))
 	case errors.Is(ex.ctx.Err(), context.Canceled):
 		// The client is gone; 499 (client closed request) is only recorded.
+		// The connection is aborted, not answered: a watcher takes a
+		// client that only half-closed (its FIN looks the same as a close)
+		// for gone, and the writer would otherwise complete the empty
+		// response with a made-up 200 that a client still reading would
+		// take for the upstream's success.
 		ex.rec.status = 499
+		ex.abort = true
 	case ex.pastDeadline():
 		// Before a body error: the deadline interrupts a stalled body.
 		h.reject(ex, http.StatusGatewayTimeout, fmt.Sprintf("route %q did not answer within its %v request timeout", ex.route.Name, ex.route.Timeouts.Request))
