@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
 	"github.com/cafe-dev/cafe/internal/podevents"
@@ -48,7 +49,8 @@ type Reconciler struct {
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 
-	status *statuswrite.Writer
+	status   *statuswrite.Writer
+	rechecks *recheckTimers
 }
 
 // Reads go through the informer cache (list, watch); nodes and the pods on
@@ -68,6 +70,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 		r.Now = time.Now
 	}
 	r.status = statuswrite.New(countsInterval)
+	r.rechecks = newRecheckTimers()
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("cafedeployment").
 		For(&appsv1alpha1.CafeDeployment{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
@@ -75,6 +78,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 		Owns(&appsv1.ControllerRevision{}).
 		Owns(&policyv1.PodDisruptionBudget{}).
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(workloadOfPod), builder.WithPredicates(podevents.Changed())).
+		WatchesRawSource(source.Channel(r.rechecks.wake, &handler.EnqueueRequestForObject{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		Complete(r)
 }
@@ -94,10 +98,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := r.Client.Get(ctx, req.NamespacedName, &cd); err != nil {
 		if apierrors.IsNotFound(err) {
 			forgetMetrics(req.Namespace, req.Name)
+			r.rechecks.set(req.NamespacedName, 0)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if cd.DeletionTimestamp != nil {
+		r.rechecks.set(req.NamespacedName, 0)
 		return ctrl.Result{}, nil
 	}
 	now := r.Now()
@@ -170,7 +176,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := r.pruneHistory(ctx, &cd, hist, inUse); err != nil {
 		return ctrl.Result{}, err
 	}
-	after := recheck(out)
+	r.rechecks.set(req.NamespacedName, out.RecheckAfter)
+	var after time.Duration
+	if len(out.Status.Moves) > 0 {
+		after = capacityPoll
+	}
 	if countsLater && (after == 0 || after > countsInterval) {
 		after = countsInterval
 	}
@@ -180,11 +190,3 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 // capacityPoll is how often a workload with moved quota looks for room in
 // the units it borrowed from: node capacity changes bring no event here.
 const capacityPoll = 5 * time.Second
-
-func recheck(out release.Output) time.Duration {
-	after := out.RecheckAfter
-	if len(out.Status.Moves) > 0 && (after == 0 || after > capacityPoll) {
-		after = capacityPoll
-	}
-	return after
-}
