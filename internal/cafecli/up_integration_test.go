@@ -49,8 +49,11 @@ func TestUpRunsThePlatformStopsCleanlyAndKeepsStateAcrossRuns(t *testing.T) {
 		t.Fatalf("create a CafeDeployment (is its CRD installed?): %v", err)
 	}
 	created := time.Now()
-	testenv.Eventually(t, time.Minute, "CAFE's controllers to give the CafeDeployment 3 Ready pods", func() (bool, string) {
-		return readyPods(ctx, kube) == 3, fmt.Sprintf("%d Ready pods", readyPods(ctx, kube))
+	testenv.Eventually(t, 2*time.Minute, "CAFE's controllers to give the CafeDeployment 3 Ready pods", func() (bool, string) {
+		if readyPods(ctx, kube) == 3 {
+			return true, ""
+		}
+		return false, workloadState(ctx, kube, cafeClient) + "\n`cafe up` said:\n" + first.output.String()
 	})
 	t.Logf("the CafeDeployment had 3 Ready pods after %s", time.Since(created).Round(time.Millisecond))
 	footprint := first.footprint(t)
@@ -253,4 +256,40 @@ func readyPods(ctx context.Context, kube kubernetes.Interface) int {
 func guardRouted(cidr string) bool {
 	out, err := exec.Command("ip", "route", "show", "type", "unreachable", "exact", cidr).Output()
 	return err == nil && strings.TrimSpace(string(out)) != ""
+}
+
+// workloadState describes the test workload and its pods, for a failure.
+func workloadState(ctx context.Context, kube kubernetes.Interface, c client.Client) string {
+	var b strings.Builder
+	var cd appsv1alpha1.CafeDeployment
+	if err := c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "pay"}, &cd); err != nil {
+		fmt.Fprintf(&b, "CafeDeployment: %v\n", err)
+	} else {
+		fmt.Fprintf(&b, "CafeDeployment: phase %q batch %d, ready %d\n", cd.Status.Release.Phase, cd.Status.Release.Batch, cd.Status.ReadyReplicas)
+		for _, c := range cd.Status.Conditions {
+			fmt.Fprintf(&b, "  %s=%s %s: %s\n", c.Type, c.Status, c.Reason, c.Message)
+		}
+	}
+	pods, err := kube.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=pay"})
+	if err != nil {
+		fmt.Fprintf(&b, "pods: %v\n", err)
+		return b.String()
+	}
+	fmt.Fprintf(&b, "%d pods\n", len(pods.Items))
+	for _, p := range pods.Items {
+		fmt.Fprintf(&b, "  %s on %q ip %q phase %s:", p.Name, p.Spec.NodeName, p.Status.PodIP, p.Status.Phase)
+		for _, c := range p.Status.Conditions {
+			fmt.Fprintf(&b, " %s=%s", c.Type, c.Status)
+		}
+		b.WriteString("\n")
+	}
+	events, err := kube.CoreV1().Events("default").List(ctx, metav1.ListOptions{})
+	if err == nil {
+		for _, e := range events.Items {
+			if e.Type == corev1.EventTypeWarning {
+				fmt.Fprintf(&b, "  warning %s %s: %s\n", e.InvolvedObject.Name, e.Reason, e.Message)
+			}
+		}
+	}
+	return b.String()
 }
