@@ -12,7 +12,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -173,27 +172,27 @@ func (r *Reconciler) setServing(ctx context.Context, set *appsv1alpha1.InPlaceSe
 	if pod == nil {
 		return nil
 	}
-	status := corev1.ConditionFalse
-	if serving {
-		status = corev1.ConditionTrue
+	err := r.patchServing(ctx, set, pod, serving, reason, false)
+	if apierrors.IsConflict(err) {
+		// The pod changed since it was read, so the Ready it implied may be
+		// stale: write the gate alone and leave Ready to the kubelet.
+		err = r.patchServing(ctx, set, pod, serving, reason, true)
 	}
-	cond := map[string]any{
-		"type":               appsv1alpha1.ServingCondition,
-		"status":             status,
-		"reason":             reason,
-		"lastTransitionTime": metav1.NewTime(time.Now()).UTC().Format(time.RFC3339),
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("set %s=%v on pod %s: %w", appsv1alpha1.ServingCondition, serving, pod.Name, err)
 	}
-	patch, _ := json.Marshal(map[string]any{
-		"metadata": map[string]any{"uid": pod.UID},
-		"status":   map[string]any{"conditions": []any{cond}},
-	})
+	return nil
+}
+
+func (r *Reconciler) patchServing(ctx context.Context, set *appsv1alpha1.InPlaceSet, pod *corev1.Pod, serving bool, reason string, gateOnly bool) error {
+	patch, err := servingPatch(pod, serving, reason, time.Now(), gateOnly)
+	if err != nil {
+		return err
+	}
 	r.expect.changed(set, pod.Name, pod.ResourceVersion, r.Now())
 	if err := r.Client.Status().Patch(ctx, pod.DeepCopy(), client.RawPatch(types.StrategicMergePatchType, patch)); err != nil {
 		r.expect.forget(set, pod.Name)
-		if apierrors.IsNotFound(err) {
-			return nil
-		}
-		return fmt.Errorf("set %s=%s on pod %s: %w", appsv1alpha1.ServingCondition, status, pod.Name, err)
+		return err
 	}
 	return nil
 }

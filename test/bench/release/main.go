@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -29,7 +30,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
 	"github.com/cafe-dev/cafe/internal/apiinstall"
@@ -239,7 +239,7 @@ func cafeScenario(ctx context.Context, c client.Client, cs kubernetes.Interface,
 	if err := waitFor(ctx, "CafeDeployment v1", done("bench:v1")); err != nil {
 		return result{}, err
 	}
-	ownBefore := ownWrites()
+	ownBefore, reconcilesBefore := ownWrites(), reconcileWork()
 	beforeBy := map[string]float64{}
 	before, err := apiserverMutating(cfg, beforeBy)
 	if err != nil {
@@ -263,6 +263,7 @@ func cafeScenario(ctx context.Context, c client.Client, cs kubernetes.Interface,
 	stopFollowing()
 	fmt.Printf("%s:\n", name)
 	trace.report(wall)
+	reconcileWork().report(reconcilesBefore)
 	afterBy := map[string]float64{}
 	after, err := apiserverMutating(cfg, afterBy)
 	if err != nil {
@@ -293,23 +294,12 @@ func deleteNamespace(ctx context.Context, c client.Client, ns string) error {
 // ownWrites sums the mutating requests CAFE's controllers sent, from
 // client-go's request metrics in the controller-runtime registry.
 func ownWrites() float64 {
-	families, err := crmetrics.Registry.Gather()
-	if err != nil {
-		return 0
-	}
 	var n float64
-	for _, f := range families {
-		if f.GetName() != "rest_client_requests_total" {
-			continue
+	eachMetric(func(family string, m *dto.Metric, label map[string]string) {
+		if family == "rest_client_requests_total" && isMutating(label["method"]) {
+			n += m.GetCounter().GetValue()
 		}
-		for _, m := range f.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "method" && isMutating(l.GetValue()) {
-					n += m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
+	})
 	return n
 }
 

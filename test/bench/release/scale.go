@@ -10,13 +10,13 @@ import (
 	"strings"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
 )
@@ -119,22 +119,11 @@ func peakRSSKiB() int {
 // result.
 func reconciles() map[string]float64 {
 	out := map[string]float64{}
-	families, err := crmetrics.Registry.Gather()
-	if err != nil {
-		return out
-	}
-	for _, f := range families {
-		if f.GetName() != "controller_runtime_reconcile_total" {
-			continue
+	eachMetric(func(family string, m *dto.Metric, label map[string]string) {
+		if family == "controller_runtime_reconcile_total" {
+			out[label["controller"]+"/"+label["result"]] += m.GetCounter().GetValue()
 		}
-		for _, m := range f.GetMetric() {
-			var key []string
-			for _, l := range m.GetLabel() {
-				key = append(key, l.GetValue())
-			}
-			out[strings.Join(key, "/")] += m.GetCounter().GetValue()
-		}
-	}
+	})
 	return out
 }
 
