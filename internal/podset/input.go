@@ -131,6 +131,14 @@ type Pod struct {
 	RestartRequested string
 	// RestartHandled is the last restart token the shell acted on.
 	RestartHandled string
+
+	// Pending is true while a write the shell sent for this pod (a create,
+	// a delete or a change) has not shown in what it observes: the state
+	// above is from before the write, or, for a create, unknown beyond the
+	// name, index and revision. Plan takes no action on a pending pod and
+	// counts it as unavailable and out of traffic, so the shell can plan the
+	// rest of the set while its last writes are in flight.
+	Pending bool
 }
 
 func (p *Pod) terminated() bool {

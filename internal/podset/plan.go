@@ -64,15 +64,17 @@ type planner struct {
 	budgetBlocked []*Pod
 }
 
+// countAvailability starts the budget: a pending pod may be on its way out
+// of traffic, so it counts as unavailable and not in traffic.
 func (pl *planner) countAvailability() {
 	for i := range pl.in.Pods {
-		if pl.in.Pods[i].inTraffic() {
+		if p := &pl.in.Pods[i]; p.inTraffic() && !p.Pending {
 			pl.inTraffic++
 		}
 	}
 	pl.unavailable = len(pl.layout.missing)
 	for _, i := range pl.layout.live {
-		if p, ok := pl.layout.owner[i]; ok && !p.available(pl.in.Now, pl.in.MinReady) {
+		if p, ok := pl.layout.owner[i]; ok && (p.Pending || !p.available(pl.in.Now, pl.in.MinReady)) {
 			pl.unavailable++
 		}
 	}
@@ -82,6 +84,7 @@ func (pl *planner) countAvailability() {
 func (pl *planner) remove(pods []*Pod, deleteReason DeleteReason, servingReason ServingReason) {
 	for _, p := range pods {
 		switch {
+		case p.Pending:
 		case p.Deleting:
 			pl.waitTerminating(p)
 		case p.terminated():
@@ -152,7 +155,8 @@ func (pl *planner) chooseUpdates() {
 // possible.
 func (pl *planner) updateGroup(p *Pod) int {
 	switch {
-	case p.Deleting || p.terminated():
+	case p.Deleting || p.terminated() || p.Pending:
+		// A pending pod may be the one the last plan started changing.
 		return 0
 	case p.Serving == corev1.ConditionFalse:
 		return 1
@@ -173,7 +177,7 @@ func (pl *planner) tendLive() {
 	for _, i := range pl.layout.live {
 		p, ok := pl.layout.owner[i]
 		switch {
-		case !ok:
+		case !ok, p.Pending:
 		case p.Deleting:
 			pl.waitTerminating(p)
 		case p.terminated():

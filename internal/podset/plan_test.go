@@ -509,3 +509,41 @@ func TestPlanStatus(t *testing.T) {
 		t.Errorf("status %+v, want %+v", got, want)
 	}
 }
+
+func pending(p *Pod) { p.Pending = true }
+
+func TestPlanLeavesPendingPodsAlone(t *testing.T) {
+	runPlanCases(t, []planCase{
+		{
+			name:  "a slot whose create has not shown yet is not created again",
+			input: baseInput(servingPod(0, "v2"), servingPod(1, "v2"), Pod{Name: "web-2", Index: 2, Revision: "v2", Pending: true}),
+			want:  nil,
+		},
+		{
+			name:  "a pending pod counts as unavailable: the budget of one is spent",
+			input: baseInput(servingPod(0, "v1", pending), servingPod(1, "v1"), servingPod(2, "v1")),
+			want:  nil,
+			waits: []WaitReason{WaitMaxUnavailable},
+		},
+		{
+			name: "with budget left the others go ahead, the pending pod gets no action",
+			input: with(baseInput(servingPod(0, "v1", pending), servingPod(1, "v1"), servingPod(2, "v1")),
+				func(in *Input) { in.MaxUnavailable = 2 }),
+			want:  []Action{SetServing{Name: "web-2", Serving: false, Reason: ServingUpdate}},
+			waits: []WaitReason{WaitMaxUnavailable},
+		},
+		{
+			name: "a pending pod is picked for the update first, so a partition is never overshot",
+			input: with(baseInput(servingPod(0, "v1", pending), servingPod(1, "v1", notReady), servingPod(2, "v1")),
+				func(in *Input) { in.Partition = 2; in.MaxUnavailable = 3; in.SkipHandoff = true }),
+			want: nil,
+		},
+		{
+			name: "a pending pod is not counted in traffic: the last other pod stays in",
+			input: with(baseInput(servingPod(0, "v1", pending), servingPod(1, "v2", notReady), servingPod(2, "v1")),
+				func(in *Input) { in.MaxUnavailable = 3 }),
+			want:  nil,
+			waits: []WaitReason{WaitUnitWouldBeEmpty},
+		},
+	})
+}

@@ -66,6 +66,7 @@ func randomPod(r *rand.Rand, name string, index int) Pod {
 		InPlaceInProgress:    r.Intn(10) == 0,
 		RestartRequested:     pick(r, "", "", "a", "b"),
 		RestartHandled:       pick(r, "", "a"),
+		Pending:              r.Intn(8) == 0,
 	}
 	p.Ready = p.Phase == corev1.PodRunning && r.Intn(4) != 0
 	return p
@@ -146,6 +147,8 @@ func checkPlan(in Input, res Result) error {
 			return fmt.Errorf("pod %s got two actions", name)
 		case p.Deleting:
 			return fmt.Errorf("action %#v on a terminating pod", a)
+		case p.Pending:
+			return fmt.Errorf("action %#v on a pod whose last write is still pending", a)
 		}
 		touched[name] = true
 		if err := checkPodAction(&state, p, a, live); err != nil {

@@ -16,7 +16,9 @@ import (
 // starts, restarts and deletes pods after random delays, endpoints that
 // follow readiness with a lag, and a user who changes replicas, partition
 // and revisions, stops slots and asks for restarts. Every plan is checked by
-// checkPlan; the simulation adds the checks that span plans.
+// checkPlan; the simulation adds the checks that span plans. Like the real
+// shell, the simulated one often sees its own writes late: until a write
+// shows, the planner gets the pod as it was before it, marked Pending.
 
 // scenario selects what the chaos phase may do.
 type scenario struct {
@@ -61,6 +63,16 @@ type simulation struct {
 	// failures or scaling; from then on no step may exceed maxUnavailable.
 	budgetSteady bool
 	deletes      int
+	// views are what the shell still sees of pods whose last write has not
+	// shown yet, by pod name.
+	views map[string]laggedView
+}
+
+// laggedView is a pod as the shell saw it before a write, until the write
+// shows.
+type laggedView struct {
+	pod   Pod
+	until time.Time
 }
 
 func newSimulation(t *testing.T, seed int64, sc scenario) *simulation {
@@ -70,6 +82,7 @@ func newSimulation(t *testing.T, seed int64, sc scenario) *simulation {
 		stopped:   map[int]bool{},
 		pods:      map[string]*simPod{},
 		updatedTo: map[string]bool{},
+		views:     map[string]laggedView{},
 		revision:  1,
 	}
 	s.spec = Input{
@@ -113,7 +126,55 @@ func (s *simulation) names() []string {
 	return names
 }
 
+// input is the set as the shell sees it: pods whose last write has not shown
+// yet are as they were before it, marked Pending.
 func (s *simulation) input() Input {
+	in := s.truth()
+	in.Pods = nil
+	names := map[string]bool{}
+	for name := range s.pods {
+		names[name] = true
+	}
+	for name, v := range s.views {
+		if !s.now.Before(v.until) {
+			delete(s.views, name)
+			continue
+		}
+		names[name] = true
+	}
+	for _, name := range sortedKeys(names) {
+		if v, ok := s.views[name]; ok {
+			in.Pods = append(in.Pods, v.pod)
+		} else {
+			in.Pods = append(in.Pods, s.pods[name].Pod)
+		}
+	}
+	return in
+}
+
+// lag makes the write about to change a pod show late, sometimes: the shell
+// keeps seeing the pod as it is now (for a pod being created, only its name,
+// index and revision).
+func (s *simulation) lag(name string, before *Pod) {
+	if s.r.Intn(3) != 0 {
+		return
+	}
+	v := laggedView{pod: *before, until: s.now.Add(time.Duration(1+s.r.Intn(2)) * time.Second)}
+	v.pod.Pending = true
+	s.views[name] = v
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// truth is the set as it really is.
+func (s *simulation) truth() Input {
 	in := s.spec
 	in.Now = s.now
 	in.StoppedIndexes = nil
@@ -164,12 +225,19 @@ func (s *simulation) shellPass() Result {
 
 func (s *simulation) apply(actions []Action) {
 	for _, a := range actions {
+		if name := actionPod(a); name != "" {
+			if _, seen := s.views[name]; seen {
+				s.fatalf("%#v on a pod whose last write has not shown", a)
+			}
+			s.lag(name, &s.pods[name].Pod)
+		}
 		switch a := a.(type) {
 		case CreatePod:
 			name := fmt.Sprintf("web-%d", a.Index)
 			if _, exists := s.pods[name]; exists {
 				s.fatalf("created %s while it exists", name)
 			}
+			s.lag(name, &Pod{Name: name, Index: a.Index, Revision: a.Revision})
 			s.nextUID++
 			s.pods[name] = &simPod{
 				Pod: Pod{Name: name, Index: a.Index, Revision: a.Revision,
@@ -306,7 +374,7 @@ func (s *simulation) user() {
 // endpoints caught up, no action planned and nothing waited for but the
 // two waits that only the user can end.
 func (s *simulation) settled(res Result) bool {
-	if len(res.Actions) > 0 {
+	if len(res.Actions) > 0 || len(s.views) > 0 {
 		return false
 	}
 	for _, w := range res.Waiting {
@@ -326,7 +394,7 @@ func (s *simulation) settled(res Result) bool {
 
 // checkSettled checks the end state against the spec.
 func (s *simulation) checkSettled(res Result) {
-	in := s.input()
+	in := s.truth()
 	live := s.live(&in)
 	stuck := map[WaitReason]bool{}
 	for _, w := range res.Waiting {
@@ -363,7 +431,7 @@ func (s *simulation) checkSettled(res Result) {
 // liveUpdated counts the live slots whose pod is at the update revision, and
 // updateTarget is how many there should be.
 func (s *simulation) liveUpdated() int {
-	in := s.input()
+	in := s.truth()
 	live := s.live(&in)
 	n := 0
 	for _, p := range in.Pods {
@@ -375,7 +443,7 @@ func (s *simulation) liveUpdated() int {
 }
 
 func (s *simulation) updateTarget() int {
-	in := s.input()
+	in := s.truth()
 	return min(max(in.Replicas-in.Partition, 0), len(s.live(&in)))
 }
 
@@ -423,7 +491,7 @@ func (s *simulation) checkSteadyBudget(res Result) {
 		s.budgetSteady = s.settled(res)
 		return
 	}
-	in := s.input()
+	in := s.truth()
 	if n := unavailableLive(&in); n > in.MaxUnavailable {
 		s.fatalf("%d pods unavailable, maxUnavailable %d", n, in.MaxUnavailable)
 	}

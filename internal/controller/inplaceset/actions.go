@@ -14,14 +14,16 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
 	"github.com/cafe-dev/cafe/internal/podset"
 )
 
-// maxConcurrentWrites bounds how many pod writes one reconcile sends at once;
-// the client's QPS limiter paces them further.
-const maxConcurrentWrites = 16
+// maxWritesInFlight bounds how many pod writes the controller has in flight
+// at once, over all sets; the client's QPS limiter paces them further.
+const maxWritesInFlight = 64
 
 // applyContext is what applying a plan needs besides the actions.
 type applyContext struct {
@@ -64,118 +66,170 @@ func (d *doneActions) report(r *Reconciler, set *appsv1alpha1.InPlaceSet) {
 	}
 }
 
-// apply carries out the plan's actions concurrently and returns every error.
+// apply records, for every action of the plan, the write it makes, so that
+// the next plan holds those pods as pending, and sends the writes in the
+// background, at most maxWritesInFlight at once for the whole controller
+// (the client's QPS limiter paces them further). The set's reconcile returns
+// at once: its other pods go on while these writes travel, and each pod's
+// next step is planned as soon as the cache shows its write. A failed write
+// is logged and brings the set back for a fresh plan. Only an action that
+// cannot even be prepared (a revision's template missing) fails the
+// reconcile. The writes use the reconcile's context, which controller-runtime
+// ends only when the manager stops (no reconciliation timeout is set).
 func (r *Reconciler) apply(ctx context.Context, ac applyContext, actions []podset.Action) error {
 	ac.done = &doneActions{pods: map[string][]string{}}
+	var writes []func() error
+	var errs []error
+	for _, a := range actions {
+		write, err := r.prepare(ctx, ac, a)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if write != nil {
+			writes = append(writes, write)
+		}
+	}
+	if len(writes) > 0 {
+		go r.send(ctx, ac, writes)
+	}
+	return errors.Join(errs...)
+}
+
+// send runs a plan's writes concurrently, then reports them as events and,
+// if any failed, wakes the set.
+func (r *Reconciler) send(ctx context.Context, ac applyContext, writes []func() error) {
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
 		errs []error
-		sem  = make(chan struct{}, maxConcurrentWrites)
 	)
-	for _, a := range actions {
+	for _, write := range writes {
 		wg.Add(1)
-		sem <- struct{}{}
-		go func(a podset.Action) {
+		go func() {
 			defer wg.Done()
-			defer func() { <-sem }()
-			if err := r.applyOne(ctx, ac, a); err != nil {
+			r.writeSlots <- struct{}{}
+			defer func() { <-r.writeSlots }()
+			if err := write(); err != nil {
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()
 			}
-		}(a)
+		}()
 	}
 	wg.Wait()
 	ac.done.report(r, ac.set)
-	return errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil && ctx.Err() == nil {
+		log.FromContext(ctx).Error(err, "pod writes failed; planning the set again")
+		select {
+		case r.retry <- event.GenericEvent{Object: ac.set}:
+		case <-ctx.Done():
+		}
+	}
 }
 
-func (r *Reconciler) applyOne(ctx context.Context, ac applyContext, a podset.Action) error {
+// prepare records the expectation of one action's write and returns the
+// write; nil when there is nothing to write.
+func (r *Reconciler) prepare(ctx context.Context, ac applyContext, a podset.Action) (func() error, error) {
 	set := ac.set
 	switch a := a.(type) {
 	case podset.CreatePod:
 		t, ok := ac.templates[a.Revision]
 		if !ok {
-			return fmt.Errorf("no template for revision %s", a.Revision)
+			return nil, fmt.Errorf("no template for revision %s", a.Revision)
 		}
 		pod := newPod(set, t, a.Index, a.Revision)
-		r.expect.creating(set, pod.Name, r.Now())
-		if err := r.Client.Create(ctx, pod); err != nil {
-			r.expect.forget(set, pod.Name)
-			if apierrors.IsAlreadyExists(err) {
-				return nil // a stable name: the slot is already filled
+		r.expect.creating(set, pod.Name, a.Index, a.Revision, r.Now())
+		return func() error {
+			if err := r.Client.Create(ctx, pod); err != nil {
+				r.expect.forget(set, pod.Name)
+				if apierrors.IsAlreadyExists(err) {
+					return nil // a stable name: the slot is already filled
+				}
+				return fmt.Errorf("create pod %s: %w", pod.Name, err)
 			}
-			return fmt.Errorf("create pod %s: %w", pod.Name, err)
-		}
-		r.expect.created(set, pod.Name, pod.UID)
-		ac.done.add("CreatedPod", "created at revision "+a.Revision, pod.Name)
+			r.expect.created(set, pod.Name, pod.UID)
+			ac.done.add("CreatedPod", "created at revision "+a.Revision, pod.Name)
+			return nil
+		}, nil
 	case podset.DeletePod:
 		pod := ac.pods[a.Name]
 		if pod == nil {
-			return nil
+			return nil, nil
 		}
 		r.expect.deleted(set, pod.Name, r.Now())
-		if err := r.Client.Delete(ctx, pod, client.Preconditions{UID: &pod.UID}); err != nil && !apierrors.IsNotFound(err) {
-			r.expect.forget(set, pod.Name)
-			return fmt.Errorf("delete pod %s: %w", pod.Name, err)
-		}
-		ac.done.add("DeletedPod", "deleted ("+string(a.Reason)+handoffNote(a.Handoff)+")", pod.Name)
+		return func() error {
+			if err := r.Client.Delete(ctx, pod.DeepCopy(), client.Preconditions{UID: &pod.UID}); err != nil && !apierrors.IsNotFound(err) {
+				r.expect.forget(set, pod.Name)
+				return fmt.Errorf("delete pod %s: %w", pod.Name, err)
+			}
+			ac.done.add("DeletedPod", "deleted ("+string(a.Reason)+handoffNote(a.Handoff)+")", pod.Name)
+			return nil
+		}, nil
 	case podset.SetServing:
-		return r.setServing(ctx, set, ac.pods[a.Name], a.Serving, string(a.Reason))
+		pod := ac.pods[a.Name]
+		if pod == nil {
+			return nil, nil
+		}
+		r.expect.changed(set, pod.Name, pod.ResourceVersion, r.Now())
+		return func() error { return r.setServing(ctx, set, pod, a.Serving, string(a.Reason)) }, nil
 	case podset.UpdateInPlace:
 		pod := ac.pods[a.Name]
 		old, updated := ac.templates[pod.Labels[appsv1alpha1.RevisionLabel]], ac.templates[a.Revision]
 		if old == nil || updated == nil {
-			return fmt.Errorf("update pod %s in place: revision template missing", a.Name)
+			return nil, fmt.Errorf("update pod %s in place: revision template missing", a.Name)
 		}
 		patch, err := podset.PodPatchForInPlace(pod, old, updated, appsv1alpha1.RevisionLabel, a.Revision)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if err := r.patchPod(ctx, set, pod, types.StrategicMergePatchType, patch); err != nil {
-			return fmt.Errorf("update pod %s in place: %w", a.Name, err)
-		}
-		ac.done.add("UpdatedInPlace", "updated in place to revision "+a.Revision+handoffNote(a.Handoff), pod.Name)
+		r.expect.changed(set, pod.Name, pod.ResourceVersion, r.Now())
+		return func() error {
+			if err := r.patchPod(ctx, set, pod, types.StrategicMergePatchType, patch); err != nil {
+				return fmt.Errorf("update pod %s in place: %w", a.Name, err)
+			}
+			ac.done.add("UpdatedInPlace", "updated in place to revision "+a.Revision+handoffNote(a.Handoff), pod.Name)
+			return nil
+		}, nil
 	case podset.RestartInPlace:
 		pod := ac.pods[a.Name]
 		template := ac.templates[pod.Labels[appsv1alpha1.RevisionLabel]]
 		if template == nil {
-			return fmt.Errorf("restart pod %s: its revision's template is missing", a.Name)
+			return nil, fmt.Errorf("restart pod %s: its revision's template is missing", a.Name)
 		}
 		patch, err := restartPatch(pod, template, a.Token)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if err := r.patchPod(ctx, set, pod, types.StrategicMergePatchType, patch); err != nil {
-			return fmt.Errorf("restart pod %s: %w", a.Name, err)
-		}
-		ac.done.add("RestartedInPlace", "restarted in place"+handoffNote(a.Handoff), pod.Name)
-	default:
-		return fmt.Errorf("unknown action %T", a)
+		r.expect.changed(set, pod.Name, pod.ResourceVersion, r.Now())
+		return func() error {
+			if err := r.patchPod(ctx, set, pod, types.StrategicMergePatchType, patch); err != nil {
+				return fmt.Errorf("restart pod %s: %w", a.Name, err)
+			}
+			ac.done.add("RestartedInPlace", "restarted in place"+handoffNote(a.Handoff), pod.Name)
+			return nil
+		}, nil
 	}
-	return nil
+	return nil, fmt.Errorf("unknown action %T", a)
 }
 
+// patchPod sends a pod patch whose expectation prepare recorded.
 func (r *Reconciler) patchPod(ctx context.Context, set *appsv1alpha1.InPlaceSet, pod *corev1.Pod, pt types.PatchType, patch []byte) error {
-	r.expect.changed(set, pod.Name, pod.ResourceVersion, r.Now())
 	// The answer is decoded into the object: never into the cache's own pod.
-	if err := r.Client.Patch(ctx, pod.DeepCopy(), client.RawPatch(pt, patch)); err != nil {
-		r.expect.forget(set, pod.Name)
-		return err
-	}
-	return nil
+	answer := pod.DeepCopy()
+	err := r.Client.Patch(ctx, answer, client.RawPatch(pt, patch))
+	r.expect.settle(set, pod, answer, err)
+	return err
 }
 
 // setServing moves a pod in or out of traffic through CAFE's readiness gate.
 func (r *Reconciler) setServing(ctx context.Context, set *appsv1alpha1.InPlaceSet, pod *corev1.Pod, serving bool, reason string) error {
-	if pod == nil {
-		return nil
-	}
 	err := r.patchServing(ctx, set, pod, serving, reason, false)
 	if apierrors.IsConflict(err) {
 		// The pod changed since it was read, so the Ready it implied may be
-		// stale: write the gate alone and leave Ready to the kubelet.
+		// stale: write the gate alone and leave Ready to the kubelet. The
+		// pod stays pending until the cache shows it changed.
+		r.expect.changed(set, pod.Name, pod.ResourceVersion, r.Now())
 		err = r.patchServing(ctx, set, pod, serving, reason, true)
 	}
 	if err != nil && !apierrors.IsNotFound(err) {
@@ -189,12 +243,10 @@ func (r *Reconciler) patchServing(ctx context.Context, set *appsv1alpha1.InPlace
 	if err != nil {
 		return err
 	}
-	r.expect.changed(set, pod.Name, pod.ResourceVersion, r.Now())
-	if err := r.Client.Status().Patch(ctx, pod.DeepCopy(), client.RawPatch(types.StrategicMergePatchType, patch)); err != nil {
-		r.expect.forget(set, pod.Name)
-		return err
-	}
-	return nil
+	answer := pod.DeepCopy()
+	err = r.Client.Status().Patch(ctx, answer, client.RawPatch(types.StrategicMergePatchType, patch))
+	r.expect.settle(set, pod, answer, err)
+	return err
 }
 
 // restartPatch restarts a pod's containers in place with only the Pod API:

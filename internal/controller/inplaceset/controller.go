@@ -28,6 +28,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
 	"github.com/cafe-dev/cafe/internal/podevents"
@@ -52,6 +53,10 @@ type Reconciler struct {
 	expect *expectations
 	drains *drainClock
 	status *statuswrite.Writer
+	// writeSlots bounds the pod writes in flight (see apply); retry wakes a
+	// set whose background writes failed.
+	writeSlots chan struct{}
+	retry      chan event.GenericEvent
 }
 
 // Reads go through the informer cache (list, watch); pods alone are also
@@ -74,12 +79,15 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 	r.expect = newExpectations()
 	r.drains = newDrainClock()
 	r.status = statuswrite.New(countsInterval)
+	r.writeSlots = make(chan struct{}, maxWritesInFlight)
+	r.retry = make(chan event.GenericEvent, 1024)
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("inplaceset").
 		For(&appsv1alpha1.InPlaceSet{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
 		Owns(&corev1.Pod{}, builder.WithPredicates(podevents.Changed())).
 		Owns(&appsv1.ControllerRevision{}, builder.WithPredicates(deletedOnly())).
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(r.setsOfSlice)).
+		WatchesRawSource(source.Channel(r.retry, &handler.EnqueueRequestForObject{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		Complete(r)
 }
@@ -99,10 +107,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if ok, err := r.expectationsMet(ctx, &set, pods); err != nil || !ok {
-		// Our own last writes are not in the cache yet; their events will
-		// bring us back, the requeue is a safety net.
-		return ctrl.Result{RequeueAfter: time.Second}, err
+	pending, err := r.pendingWrites(ctx, &set, pods)
+	if err != nil {
+		return ctrl.Result{}, err
 	}
 
 	updateRev := revisionName(&set, &set.Spec.Template)
@@ -169,10 +176,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		pod := pods[name]
 		p := podInput(pod, eps)
 		r.drains.adjust(set.UID, pod.UID, &p, in.Now)
+		_, p.Pending = pending[name]
 		alive[pod.UID] = true
 		in.Pods = append(in.Pods, p)
 	}
 	r.drains.forget(set.UID, alive)
+	in.Pods = append(in.Pods, createsInFlight(pending, pods)...)
 	plan := podset.Plan(in)
 	applyErr := r.apply(ctx, applyContext{set: &set, pods: pods, templates: templates, current: currentRev}, plan.Actions)
 
@@ -180,7 +189,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	// A slot whose pod is terminating is refilled on the pod's deletion
 	// event; should that event be missed or come before our cache saw the
 	// pod go, look again shortly rather than leave the slot empty.
-	if terminatingPods(pods) && (requeue == 0 || requeue > time.Second) {
+	// Likewise for a pod whose last write the cache does not show yet.
+	if (terminatingPods(pods) || len(pending) > 0) && (requeue == 0 || requeue > time.Second) {
 		requeue = time.Second
 	}
 	if err := r.updateStatus(ctx, &set, plan, updateRev, currentRev, replicas); errors.Is(err, statuswrite.ErrStale) {
@@ -205,14 +215,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	return ctrl.Result{RequeueAfter: requeue}, nil
 }
 
-// expectationsMet reports whether the cache shows every pod write this
-// controller made for the set. A create the cache has not shown for a while
+// pendingWrites returns the set's pods whose last write by this controller
+// the cache does not show yet. A create the cache has not shown for a while
 // is checked with the API server: if the pod it made is gone again (deleted
 // before any reconcile read the cache), nothing is left to wait for.
-func (r *Reconciler) expectationsMet(ctx context.Context, set *appsv1alpha1.InPlaceSet, pods map[string]*corev1.Pod) (bool, error) {
-	ok, unconfirmed := r.expect.satisfied(set, pods, r.Now())
-	if ok || len(unconfirmed) == 0 {
-		return ok, nil
+func (r *Reconciler) pendingWrites(ctx context.Context, set *appsv1alpha1.InPlaceSet, pods map[string]*corev1.Pod) (map[string]expectation, error) {
+	pending, unconfirmed := r.expect.pending(set, pods, r.Now())
+	if len(unconfirmed) == 0 {
+		return pending, nil
 	}
 	for name, uid := range unconfirmed {
 		var pod corev1.Pod
@@ -221,11 +231,23 @@ func (r *Reconciler) expectationsMet(ctx context.Context, set *appsv1alpha1.InPl
 		case apierrors.IsNotFound(err) || (err == nil && pod.UID != uid):
 			r.expect.gone(set, name, uid)
 		case err != nil:
-			return false, err
+			return nil, err
 		}
 	}
-	ok, _ = r.expect.satisfied(set, pods, r.Now())
-	return ok, nil
+	pending, _ = r.expect.pending(set, pods, r.Now())
+	return pending, nil
+}
+
+// createsInFlight are the planner's placeholders for pods this controller
+// created that the cache does not show yet: their slots are taken.
+func createsInFlight(pending map[string]expectation, pods map[string]*corev1.Pod) []podset.Pod {
+	var out []podset.Pod
+	for name, x := range pending {
+		if _, seen := pods[name]; !seen && x.kind == "create" {
+			out = append(out, podset.Pod{Name: name, Index: x.index, Revision: x.revision, Pending: true})
+		}
+	}
+	return out
 }
 
 // ownedPods lists the set's pods from the cache: those it controls. The

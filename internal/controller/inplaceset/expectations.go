@@ -14,8 +14,9 @@ import (
 // expectations remember the pod writes a reconcile made until the informer
 // cache shows them. Planning on a cache that has not seen our own last write
 // could take a second pod out of traffic while the first still looks
-// available, breaking maxUnavailable; so a set with unmet expectations waits
-// for its cache instead.
+// available, breaking maxUnavailable; so such a pod is handed to the planner
+// as pending (left alone, counted unavailable) until the cache shows the
+// write, while the rest of the set goes on.
 type expectations struct {
 	mu  sync.Mutex
 	all map[types.UID]map[string]expectation
@@ -28,6 +29,9 @@ type expectation struct {
 	olderThan string
 	// uid is the pod a create made, once the API server answered.
 	uid types.UID
+	// index and revision are the slot and revision a create fills.
+	index    int
+	revision string
 	// since is when the write was sent.
 	since time.Time
 }
@@ -53,8 +57,8 @@ func (e *expectations) set(set *appsv1alpha1.InPlaceSet, pod string, x expectati
 	m[pod] = x
 }
 
-func (e *expectations) creating(set *appsv1alpha1.InPlaceSet, pod string, now time.Time) {
-	e.set(set, pod, expectation{kind: "create", since: now})
+func (e *expectations) creating(set *appsv1alpha1.InPlaceSet, pod string, index int, revision string, now time.Time) {
+	e.set(set, pod, expectation{kind: "create", index: index, revision: revision, since: now})
 }
 
 // created records the UID of the pod a create made.
@@ -85,20 +89,30 @@ func (e *expectations) gone(set *appsv1alpha1.InPlaceSet, pod string, uid types.
 	}
 }
 
+// settle ends a change expectation the cache will never meet: the write
+// failed, or changed nothing (the API server answered with the resource
+// version the pod had, and sends no event).
+func (e *expectations) settle(set *appsv1alpha1.InPlaceSet, before, answer *corev1.Pod, err error) {
+	if err != nil || answer.ResourceVersion == before.ResourceVersion {
+		e.forget(set, before.Name)
+	}
+}
+
 func (e *expectations) forget(set *appsv1alpha1.InPlaceSet, pod string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	delete(e.all[set.UID], pod)
 }
 
-// satisfied drops the expectations the cached pods meet and reports whether
-// none is left; unconfirmed names the creates the cache has not shown for
+// pending drops the expectations the cached pods meet and returns the rest,
+// by pod name; unconfirmed names the creates the cache has not shown for
 // unconfirmedAfter, with the UIDs they made, for the caller to check with
 // the API server.
-func (e *expectations) satisfied(set *appsv1alpha1.InPlaceSet, pods map[string]*corev1.Pod, now time.Time) (ok bool, unconfirmed map[string]types.UID) {
+func (e *expectations) pending(set *appsv1alpha1.InPlaceSet, pods map[string]*corev1.Pod, now time.Time) (pending map[string]expectation, unconfirmed map[string]types.UID) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	m := e.all[set.UID]
+	pending = map[string]expectation{}
 	for name, x := range m {
 		pod, exists := pods[name]
 		met := false
@@ -114,6 +128,7 @@ func (e *expectations) satisfied(set *appsv1alpha1.InPlaceSet, pods map[string]*
 			delete(m, name)
 			continue
 		}
+		pending[name] = x
 		if x.kind == "create" && x.uid != "" && now.Sub(x.since) >= unconfirmedAfter {
 			if unconfirmed == nil {
 				unconfirmed = map[string]types.UID{}
@@ -121,7 +136,7 @@ func (e *expectations) satisfied(set *appsv1alpha1.InPlaceSet, pods map[string]*
 			unconfirmed[name] = x.uid
 		}
 	}
-	return len(m) == 0, unconfirmed
+	return pending, unconfirmed
 }
 
 // drop forgets a deleted set.

@@ -34,19 +34,19 @@ func TestExpectations(t *testing.T) {
 	}{
 		{"nothing expected", func(e *expectations) {}, none, 0, true, ""},
 		{"create not yet cached", func(e *expectations) {
-			e.creating(set, "pay-0", t0)
+			e.creating(set, "pay-0", 0, "rev-1", t0)
 			e.created(set, "pay-0", "u1")
 		}, none, time.Second, false, ""},
 		{"create cached", func(e *expectations) {
-			e.creating(set, "pay-0", t0)
+			e.creating(set, "pay-0", 0, "rev-1", t0)
 			e.created(set, "pay-0", "u1")
 		}, one(pod("u1", "5", false)), time.Second, true, ""},
 		{"create unseen for long is handed to the API check", func(e *expectations) {
-			e.creating(set, "pay-0", t0)
+			e.creating(set, "pay-0", 0, "rev-1", t0)
 			e.created(set, "pay-0", "u1")
 		}, none, unconfirmedAfter, false, "u1"},
 		{"create still in flight is never handed over", func(e *expectations) {
-			e.creating(set, "pay-0", t0)
+			e.creating(set, "pay-0", 0, "rev-1", t0)
 		}, none, time.Hour, false, ""},
 		{"delete not yet cached", func(e *expectations) { e.deleted(set, "pay-0", t0) }, one(pod("u1", "5", false)), 0, false, ""},
 		{"delete cached as terminating", func(e *expectations) { e.deleted(set, "pay-0", t0) }, one(pod("u1", "6", true)), 0, true, ""},
@@ -59,9 +59,9 @@ func TestExpectations(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			e := newExpectations()
 			c.expect(e)
-			met, unconfirmed := e.satisfied(set, c.pods, t0.Add(c.at))
-			if met != c.wantMet {
-				t.Errorf("met = %v, want %v", met, c.wantMet)
+			pending, unconfirmed := e.pending(set, c.pods, t0.Add(c.at))
+			if met := len(pending) == 0; met != c.wantMet {
+				t.Errorf("met = %v, want %v (pending %v)", met, c.wantMet, pending)
 			}
 			if got := unconfirmed["pay-0"]; got != c.wantUnconfirmed {
 				t.Errorf("unconfirmed = %q, want %q", got, c.wantUnconfirmed)
@@ -76,14 +76,14 @@ func TestExpectationsOfAPodGoneAgain(t *testing.T) {
 	set := &appsv1alpha1.InPlaceSet{ObjectMeta: metav1.ObjectMeta{UID: "set"}}
 	t0 := time.Unix(1000, 0)
 	e := newExpectations()
-	e.creating(set, "pay-0", t0)
+	e.creating(set, "pay-0", 0, "rev-1", t0)
 	e.created(set, "pay-0", "u1")
 	e.gone(set, "pay-0", "other") // another pod under that name: not ours
-	if met, _ := e.satisfied(set, nil, t0.Add(unconfirmedAfter)); met {
+	if pending, _ := e.pending(set, nil, t0.Add(unconfirmedAfter)); len(pending) == 0 {
 		t.Fatal("a different UID must not clear the expectation")
 	}
 	e.gone(set, "pay-0", "u1")
-	if met, unconfirmed := e.satisfied(set, nil, t0.Add(unconfirmedAfter)); !met || len(unconfirmed) != 0 {
-		t.Fatalf("met=%v unconfirmed=%v after the API server said the pod is gone", met, unconfirmed)
+	if pending, unconfirmed := e.pending(set, nil, t0.Add(unconfirmedAfter)); len(pending) != 0 || len(unconfirmed) != 0 {
+		t.Fatalf("pending=%v unconfirmed=%v after the API server said the pod is gone", pending, unconfirmed)
 	}
 }
