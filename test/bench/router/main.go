@@ -28,6 +28,8 @@ type options struct {
 	doc       string
 	command   string
 	skipFail  bool
+	// latencyRounds is how many times the latency phase is repeated.
+	latencyRounds int
 }
 
 func main() {
@@ -44,6 +46,7 @@ func main() {
 	flag.StringVar(&o.doc, "doc", "", "write the results into this Markdown file's \"## Router\" section")
 	flag.StringVar(&o.command, "command", "", "the command line to record with the results")
 	flag.BoolVar(&o.skipFail, "skip-failover", false, "measure throughput and latency only")
+	flag.IntVar(&o.latencyRounds, "latency-rounds", 3, "open-loop latency rounds (each takes every target in turn); the median round is reported")
 	flag.Parse()
 
 	if *role == "backend" {
@@ -60,6 +63,9 @@ func main() {
 }
 
 func run(o options) error {
+	if o.latencyRounds < 1 {
+		return fmt.Errorf("-latency-rounds must be at least 1, not %d", o.latencyRounds)
+	}
 	began := time.Now()
 	load := loadAverage()
 	tp, err := measureThroughput(o)

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -28,6 +29,16 @@ func proxyCPU(r serverRun) time.Duration {
 }
 
 // report renders the "## Router" section.
+// median of a few durations (the lower middle one for an even count).
+func median(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	sorted := append([]time.Duration(nil), ds...)
+	slices.Sort(sorted)
+	return sorted[(len(sorted)-1)/2]
+}
+
 func report(o options, tp *throughputFigures, fo *failoverFigures, took time.Duration, load string) string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
@@ -57,15 +68,26 @@ func report(o options, tp *throughputFigures, fo *failoverFigures, took time.Dur
 		tp.router.top.rps()/tp.direct.top.rps(), float64(totalCPU(tp.router))/float64(max(totalCPU(tp.direct), 1)))
 
 	half := tp.router.halfRPS
-	w("Latency at %.0f requests/s (half of cafe-router's top throughput), open loop, each request measured from when it was written until its response was read:\n\n", half)
-	w("| target | p50 ms | p99 ms | p99 added over direct, ms |\n|---|---:|---:|---:|\n")
-	directP99 := tp.direct.atHalf.percentile(0.99)
+	rounds := len(tp.direct.atHalf)
+	w("Latency at %.0f requests/s (half of cafe-router's top throughput), open loop, each request measured from when it was written until its response was read; %d rounds, each taking the three targets in turn; p50 and p99 are the medians over the rounds, \"p99 added\" the median of each round's difference to direct. The load generator shares the two cores, so these figures move with anything else the machine does: compare the rounds.\n\n", half, rounds)
+	w("| target | p50 ms | p99 ms | p99 added over direct, ms | p99 per round, ms |\n|---|---:|---:|---:|---|\n")
 	for _, r := range []serverRun{tp.direct, tp.router, tp.nginx} {
-		added := "—"
-		if r.name != "direct" {
-			added = ms(r.atHalf.percentile(0.99) - directP99)
+		var p50, p99, added []time.Duration
+		for i, res := range r.atHalf {
+			p50 = append(p50, res.percentile(0.50))
+			p99 = append(p99, res.percentile(0.99))
+			added = append(added, res.percentile(0.99)-tp.direct.atHalf[i].percentile(0.99))
 		}
-		w("| %s | %s | %s | %s |\n", r.name, ms(r.atHalf.percentile(0.50)), ms(r.atHalf.percentile(0.99)), added)
+		addedMedian := "—"
+		if r.name != "direct" {
+			addedMedian = ms(median(added))
+		}
+		var each []string
+		for _, d := range p99 {
+			each = append(each, ms(d))
+		}
+		perRound := strings.Join(each, ", ")
+		w("| %s | %s | %s | %s | %s |\n", r.name, ms(median(p50)), ms(median(p99)), addedMedian, perRound)
 	}
 	if fo == nil {
 		w("\nFailover figures were not measured (`-skip-failover`).\n")

@@ -11,9 +11,10 @@ type serverRun struct {
 	name string
 	// top is the closed-loop run; cpu maps a process name to its CPU time
 	// per request in that run.
-	top     result
-	cpu     []processCPU
-	atHalf  result
+	top result
+	cpu []processCPU
+	// atHalf are the open-loop rounds at halfRPS, one per latency round.
+	atHalf  []result
 	halfRPS float64
 }
 
@@ -96,14 +97,19 @@ func measureThroughput(o options) (*throughputFigures, error) {
 			t.run.cpu = append(t.run.cpu, processCPU{name: p.name, perRequest: (after[j] - before[j]) / time.Duration(max(res.requests, 1))})
 		}
 	}
+	// Latency moves with whatever else the machine does, so it is measured
+	// in rounds, each taking the three targets in turn, and reported per
+	// round and as the median round.
 	half := f.router.top.rps() / 2
-	for i, t := range targets {
-		fmt.Fprintf(os.Stderr, "%s: latency at %.0f requests/s...\n", names[i], half)
-		res, err := openLoop(t.addr, o.conns, half, o.warmup, o.measure)
-		if err != nil {
-			return nil, fmt.Errorf("%s at %.0f/s: %w", names[i], half, err)
+	for round := 1; round <= o.latencyRounds; round++ {
+		for i, t := range targets {
+			fmt.Fprintf(os.Stderr, "%s: latency at %.0f requests/s, round %d of %d...\n", names[i], half, round, o.latencyRounds)
+			res, err := openLoop(t.addr, o.conns, half, o.warmup, o.measure)
+			if err != nil {
+				return nil, fmt.Errorf("%s at %.0f/s: %w", names[i], half, err)
+			}
+			t.run.atHalf, t.run.halfRPS = append(t.run.atHalf, res), half
 		}
-		t.run.atHalf, t.run.halfRPS = res, half
 	}
 	return f, nil
 }
