@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"sync"
@@ -82,8 +83,11 @@ type Handler struct {
 	metrics    *Metrics
 	logger     *slog.Logger
 	sampleRate float64
-	onNewer    func(NewerEpoch)
-	now        func() time.Time
+	// random draws the access-log sample; tests replace it with a
+	// seeded source.
+	random  func() float64
+	onNewer func(NewerEpoch)
+	now     func() time.Time
 
 	routes atomic.Pointer[routeTable]
 
@@ -111,6 +115,7 @@ func NewHandler(o Options) (*Handler, error) {
 		metrics:    o.Metrics,
 		logger:     o.Logger,
 		sampleRate: o.AccessLogSampleRate,
+		random:     rand.Float64,
 		onNewer:    o.OnNewerEpoch,
 		now:        o.Now,
 		slots:      map[string]*mapSlot{},

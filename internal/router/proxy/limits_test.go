@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -132,4 +134,32 @@ func TestAccessLogSampling(t *testing.T) {
 	if _, err := NewHandler(Options{}); err == nil {
 		t.Fatal("handler without a unit accepted")
 	}
+}
+
+// TestAccessLogFractionalSampling checks a rate between 0 and 1: 2000
+// requests at 0.25 log about 500 entries. The draw comes from a seeded
+// source, so the count is the same on every run; the bound (five standard
+// deviations of the binomial, about 19.4) would hold for any source.
+func TestAccessLogFractionalSampling(t *testing.T) {
+	var logs bytes.Buffer
+	b := newBackend(t, "a", nil)
+	r := singleUnitRouter(t, Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil)), AccessLogSampleRate: 0.25}, Route{}, b.addr())
+	var mu sync.Mutex
+	seeded := rand.New(rand.NewPCG(1, 2))
+	r.random = func() float64 {
+		mu.Lock()
+		defer mu.Unlock()
+		return seeded.Float64()
+	}
+	const requests = 2000
+	for i := 0; i < requests; i++ {
+		if resp, body := get(t, r.addr, "/", uid(i%50)); resp.StatusCode != http.StatusOK {
+			t.Fatalf("request %d: %d %q", i, resp.StatusCode, body)
+		}
+	}
+	logged := strings.Count(logs.String(), `"msg":"access"`)
+	if logged < 403 || logged > 597 {
+		t.Fatalf("rate 0.25 logged %d of %d requests, want 500 ± 97", logged, requests)
+	}
+	t.Logf("rate 0.25 logged %d of %d requests", logged, requests)
 }

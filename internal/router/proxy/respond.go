@@ -139,7 +139,7 @@ func (h *Handler) sampled() bool {
 	case h.sampleRate >= 1:
 		return true
 	}
-	return rand.Float64() < h.sampleRate
+	return h.random() < h.sampleRate
 }
 
 func (h *Handler) logAccess(r *http.Request, ex *exchange, route string, elapsed time.Duration) {
