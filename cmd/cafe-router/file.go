@@ -32,7 +32,12 @@ func newFileSource(o options, h *proxy.Handler, log *slog.Logger) (*fileSource, 
 	return &fileSource{o: o, reloader: r, log: log, kick: make(chan struct{}, 1)}, nil
 }
 
-func (s *fileSource) ready() bool { return true }
+// ready reports whether the configuration in force routes anything: a file
+// that loads but names no route (empty, say, while config management has
+// not written it yet) leaves every request without a route, as a Kubernetes
+// router is before its first shard map and routes arrive. Every route of a
+// loaded file has a valid shard map (Parse refuses it otherwise).
+func (s *fileSource) ready() bool { return len(s.reloader.Current().Routes) > 0 }
 
 func (s *fileSource) newerEpoch(proxy.NewerEpoch) {
 	select {

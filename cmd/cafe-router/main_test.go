@@ -186,3 +186,113 @@ func TestStandaloneRouters(t *testing.T) {
 		t.Errorf("after a broken file: unit %q body %q, want the last good configuration", unit, body)
 	}
 }
+
+// startStandalone runs one router (unit east) from file with args added,
+// and returns its routed and admin addresses; it stops with the test.
+func startStandalone(t *testing.T, file string, args ...string) (routed, admin string) {
+	t.Helper()
+	routed, admin = freePort(t), freePort(t)
+	o, err := parseFlags(append([]string{"--unit", "east", "--listen", routed, "--config", file, "--metrics-listen", admin, "--reload-interval", "20ms"}, args...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, o, slog.New(slog.DiscardHandler)) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("router stopped with %v", err)
+		}
+	})
+	return routed, admin
+}
+
+// adminGet answers 0 and the error while the listener is not up.
+func adminGet(url string) (int, string) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestPprofOnMetricsListener checks that --pprof serves the profiles on the
+// metrics listener (TestStandaloneRouters checks the 404 without it).
+func TestPprofOnMetricsListener(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "router.yaml")
+	content := fmt.Sprintf(standaloneConfig, 1, "Active", "127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3", "127.0.0.1:4")
+	if err := os.WriteFile(file, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	routed, admin := startStandalone(t, file, "--pprof")
+	waitFor(t, "the metrics listener", func() bool { code, _ := adminGet("http://" + admin + "/healthz"); return code == http.StatusOK })
+	if code, body := adminGet("http://" + admin + "/debug/pprof/"); code != http.StatusOK || !strings.Contains(body, "goroutine") {
+		t.Errorf("/debug/pprof/ with --pprof: %d %.200q", code, body)
+	}
+	if code, body := adminGet("http://" + admin + "/debug/pprof/cmdline"); code != http.StatusOK || body == "" {
+		t.Errorf("/debug/pprof/cmdline with --pprof: %d %q", code, body)
+	}
+	if code, body := adminGet("http://" + admin + "/debug/pprof/goroutine?debug=1"); code != http.StatusOK || !strings.Contains(body, "goroutine profile") {
+		t.Errorf("/debug/pprof/goroutine with --pprof: %d %.200q", code, body)
+	}
+	// Profiles stay off the routed listener, where every path is routed.
+	if code, body := adminGet("http://" + routed + "/debug/pprof/"); code == http.StatusOK && strings.Contains(body, "goroutine") {
+		t.Errorf("the routed listener serves pprof: %d", code)
+	}
+}
+
+// TestStandaloneReadiness starts a router from a file that loads but routes
+// nothing (empty, as while config management has not written it yet):
+// /readyz answers 503 saying why until a valid shard map and routes are
+// loaded, then 200.
+func TestStandaloneReadiness(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "router.yaml")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, admin := startStandalone(t, file)
+	waitFor(t, "the metrics listener", func() bool { code, _ := adminGet("http://" + admin + "/healthz"); return code == http.StatusOK })
+	code, body := adminGet("http://" + admin + "/readyz")
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "not ready: the first valid shard map and routes are not loaded yet") {
+		t.Fatalf("/readyz before any route: %d %q, want 503 saying why", code, body)
+	}
+
+	// A broken file changes nothing: still not ready.
+	if err := os.WriteFile(file, []byte("shardMaps: [{name: users, shards: 0}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // several reload intervals
+	if code, body := adminGet("http://" + admin + "/readyz"); code != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz after a broken file: %d %q, want 503", code, body)
+	}
+
+	content := fmt.Sprintf(standaloneConfig, 1, "Active", "127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3", "127.0.0.1:4")
+	tmp := file + ".tmp"
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, file); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "/readyz 200 after a valid file", func() bool {
+		code, body = adminGet("http://" + admin + "/readyz")
+		return code == http.StatusOK
+	})
+	if body != "ok\n" {
+		t.Errorf("/readyz body %q", body)
+	}
+}
