@@ -112,6 +112,13 @@ type Pod struct {
 	// condition is False it marks the start of the pod's drain.
 	ServingSince time.Time
 
+	// HeldOut is true while a readiness gate of another component (a
+	// router, a service registry) is not True on the pod: Kubernetes keeps
+	// the pod out of its Services' endpoints whatever CAFE's gate says. Such
+	// a pod is neither in traffic nor available; Plan waits for that
+	// component rather than acting on its behalf.
+	HeldOut bool
+
 	// OutOfEndpoints is true when the pod's IP is in no ready or serving
 	// endpoint of any Service selecting the pod.
 	OutOfEndpoints bool
@@ -149,9 +156,9 @@ func (p *Pod) terminated() bool {
 func (p *Pod) active() bool { return !p.Deleting && !p.terminated() }
 
 // inTraffic pods are in Service endpoints as far as CAFE can tell: their
-// containers are ready and their serving gate is open.
+// containers are ready and every readiness gate, CAFE's and others', is open.
 func (p *Pod) inTraffic() bool {
-	return p.active() && p.Ready && p.Serving == corev1.ConditionTrue
+	return p.active() && p.Ready && p.Serving == corev1.ConditionTrue && !p.HeldOut
 }
 
 func (p *Pod) readyFor(now time.Time) time.Duration { return now.Sub(p.ReadySince) }

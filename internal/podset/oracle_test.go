@@ -53,7 +53,7 @@ func liveSlots(replicas int, stopped map[int]bool, podIndexes []int) map[int]boo
 }
 
 func isInTraffic(p *Pod) bool {
-	return !p.Pending && !p.Deleting && p.Phase == corev1.PodRunning && p.Ready && p.Serving == corev1.ConditionTrue
+	return !p.Pending && !p.HeldOut && !p.Deleting && p.Phase == corev1.PodRunning && p.Ready && p.Serving == corev1.ConditionTrue
 }
 
 func isAvailable(p *Pod, now time.Time, minReady time.Duration) bool {

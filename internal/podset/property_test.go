@@ -67,6 +67,7 @@ func randomPod(r *rand.Rand, name string, index int) Pod {
 		RestartRequested:     pick(r, "", "", "a", "b"),
 		RestartHandled:       pick(r, "", "a"),
 		Pending:              r.Intn(8) == 0,
+		HeldOut:              r.Intn(8) == 0,
 	}
 	p.Ready = p.Phase == corev1.PodRunning && r.Intn(4) != 0
 	return p

@@ -40,6 +40,7 @@ type simPod struct {
 	goneAt      time.Time // a terminating pod disappears then
 	doneAt      time.Time // an in-place change completes then
 	unreadyTill time.Time // a readiness flap ends then
+	heldTill    time.Time // another component holds the pod out of traffic until then
 	inEndpoints bool
 	// handoff is where the pod stands: new, in, out or changed.
 	handoff string
@@ -321,14 +322,17 @@ func (s *simulation) kubelet() {
 				p.unreadyTill = s.now.Add(time.Duration(1+s.r.Intn(5)) * time.Second)
 			case 3:
 				p.Deleting, p.goneAt = true, s.now.Add(secondsUpTo(s.r, 3))
+			case 4:
+				p.heldTill = s.now.Add(time.Duration(1+s.r.Intn(5)) * time.Second)
 			}
 		}
+		p.HeldOut = s.now.Before(p.heldTill)
 		ready := p.Phase == corev1.PodRunning && !p.InPlaceInProgress && !s.now.Before(p.unreadyTill)
 		if ready != p.Ready {
 			p.Ready, p.ReadySince = ready, s.now
 		}
 		want := p.Phase == corev1.PodRunning && !p.Deleting &&
-			(p.CannotLeaveEndpoints || (p.Ready && p.Serving == corev1.ConditionTrue))
+			(p.CannotLeaveEndpoints || (p.Ready && p.Serving == corev1.ConditionTrue && !p.HeldOut))
 		if p.inEndpoints != want && s.r.Intn(3) != 0 {
 			p.inEndpoints = want
 		}
@@ -384,8 +388,8 @@ func (s *simulation) settled(res Result) bool {
 	}
 	for _, p := range s.pods {
 		want := p.Phase == corev1.PodRunning && !p.Deleting &&
-			(p.CannotLeaveEndpoints || (p.Ready && p.Serving == corev1.ConditionTrue))
-		if p.Phase != corev1.PodRunning || !p.Ready || p.Deleting || p.InPlaceInProgress || p.inEndpoints != want {
+			(p.CannotLeaveEndpoints || (p.Ready && p.Serving == corev1.ConditionTrue && !p.HeldOut))
+		if p.HeldOut || p.Phase != corev1.PodRunning || !p.Ready || p.Deleting || p.InPlaceInProgress || p.inEndpoints != want {
 			return false
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -262,4 +263,65 @@ func TestRestartKeepsIdentityAndHandsOff(t *testing.T) {
 	if n := obs.CheckHandoff(t, drain); n != 1 {
 		t.Errorf("checked %d hand-offs, want 1", n)
 	}
+}
+
+// setCondition sets a pod condition through the status subresource, as
+// another traffic component (a service registry) would.
+func setCondition(t *testing.T, ns, pod string, typ corev1.PodConditionType, status corev1.ConditionStatus) {
+	t.Helper()
+	patch := fmt.Sprintf(`{"status":{"conditions":[{"type":%q,"status":%q,"lastTransitionTime":%q}]}}`,
+		typ, status, time.Now().UTC().Format(time.RFC3339))
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: pod}}
+	if err := env.Client.Status().Patch(context.Background(), p, client.RawPatch(types.StrategicMergePatchType, []byte(patch))); err != nil {
+		t.Fatalf("set %s=%s on %s: %v", typ, status, pod, err)
+	}
+}
+
+// A pod another component holds out of service (its own readiness gate
+// False) is unavailable to CAFE too: with maxUnavailable 1 the release
+// changes no other pod until that component lets the pod back in.
+func TestAnotherComponentsGateHoldsTheRelease(t *testing.T) {
+	const registered corev1.PodConditionType = "registry.example.com/registered"
+	ns := env.Namespace(t)
+	set := newSet(ns, 3, "pay:v1")
+	set.Spec.Template.Spec.ReadinessGates = []corev1.PodReadinessGate{{ConditionType: registered}}
+	create(t, service(ns), set)
+	testenv.Eventually(t, 2*time.Minute, "3 pods with running containers", func() (bool, string) {
+		n := 0
+		for _, p := range pods(t, ns) {
+			for _, c := range p.Status.Conditions {
+				if c.Type == corev1.ContainersReady && c.Status == corev1.ConditionTrue {
+					n++
+				}
+			}
+		}
+		return n == 3, fmt.Sprintf("%d of 3", n)
+	})
+	for i := 0; i < 3; i++ {
+		setCondition(t, ns, fmt.Sprintf("pay-%d", i), registered, corev1.ConditionTrue)
+	}
+	waitSettled(t, ns, 3, "pay:v1")
+
+	setCondition(t, ns, "pay-0", registered, corev1.ConditionFalse)
+	testenv.Eventually(t, 30*time.Second, "pay-0 not Ready while the registry holds it", func() (bool, string) {
+		p := pods(t, ns)["pay-0"]
+		return !serving(p), fmt.Sprintf("conditions %+v", p.Status.Conditions)
+	})
+	setImage(t, ns, "pay:v2")
+	// The held pod may be changed (it serves no traffic anyway); no other.
+	deadline := time.Now().Add(8 * time.Second)
+	for time.Now().Before(deadline) {
+		for name, p := range pods(t, ns) {
+			if name == "pay-0" {
+				continue
+			}
+			if p.Spec.Containers[0].Image != "pay:v1" || !serving(p) {
+				t.Fatalf("%s was taken out or changed while pay-0 was held out by another component (maxUnavailable 1): image %s, conditions %+v",
+					name, p.Spec.Containers[0].Image, p.Status.Conditions)
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	setCondition(t, ns, "pay-0", registered, corev1.ConditionTrue)
+	waitSettled(t, ns, 3, "pay:v2")
 }

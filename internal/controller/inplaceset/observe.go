@@ -79,6 +79,7 @@ func podInput(pod *corev1.Pod, eps endpointsView) podset.Pod {
 		RestartHandled:       pod.Annotations[appsv1alpha1.RestartHandledAnnotation],
 		Serving:              corev1.ConditionUnknown,
 	}
+	p.HeldOut = heldOutByOthers(pod)
 	for _, c := range pod.Status.Conditions {
 		switch c.Type {
 		case corev1.ContainersReady:
@@ -92,6 +93,17 @@ func podInput(pod *corev1.Pod, eps endpointsView) podset.Pod {
 		}
 	}
 	return p
+}
+
+// heldOutByOthers reports whether a readiness gate other than CAFE's is not
+// True on the pod: another traffic component holds it out of service.
+func heldOutByOthers(pod *corev1.Pod) bool {
+	for _, g := range pod.Spec.ReadinessGates {
+		if g.ConditionType != appsv1alpha1.ServingCondition && conditionStatus(pod, g.ConditionType) != corev1.ConditionTrue {
+			return true
+		}
+	}
+	return false
 }
 
 // inPlaceInProgress reports whether the pod's spec asks for images its

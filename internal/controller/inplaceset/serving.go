@@ -64,13 +64,8 @@ func readyWithGate(pod *corev1.Pod, serving bool) (corev1.ConditionStatus, bool)
 	if !serving {
 		return corev1.ConditionFalse, true
 	}
-	if conditionStatus(pod, corev1.ContainersReady) != corev1.ConditionTrue {
+	if conditionStatus(pod, corev1.ContainersReady) != corev1.ConditionTrue || heldOutByOthers(pod) {
 		return "", false
-	}
-	for _, g := range pod.Spec.ReadinessGates {
-		if g.ConditionType != appsv1alpha1.ServingCondition && conditionStatus(pod, g.ConditionType) != corev1.ConditionTrue {
-			return "", false
-		}
 	}
 	return corev1.ConditionTrue, true
 }
