@@ -97,3 +97,69 @@ func FuzzChunkedBody(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseResponseHead checks the router's reading of upstream responses
+// (readResponse: the head read line by line, parseHead, interim responses
+// skipped, the body framed) against net/http's http.ReadResponse, read the
+// way net/http's Transport does (1xx other than 101 skipped). A response
+// the router accepts must be one net/http reads the same way: status, every
+// field, and a body of the same bytes, so an upstream cannot make the
+// router and a client behind it disagree about where a response ends.
+func FuzzParseResponseHead(f *testing.F) {
+	for _, seed := range []string{
+		"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nokk",
+		"HTTP/1.1 200 OK\r\nX-A: a\r\n b\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 200 OK\nContent-Length: 2\n\nok",
+		"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n",
+		"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n\r\nuntil close",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, data string) {
+		uc := &upstreamConn{br: bufio.NewReaderSize(strings.NewReader(data), 64), pool: newUpstreamPool(TransportOptions{})}
+		resp, err := uc.readResponse(false)
+		if err != nil {
+			return
+		}
+		fields := slices.Clone(resp.fields)
+		got, err := io.ReadAll(resp)
+		if err != nil {
+			return // the router refuses the body's framing
+		}
+		br := bufio.NewReader(strings.NewReader(data))
+		var want *http.Response
+		for {
+			want, err = http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("router reads status %d, net/http refuses: %v", resp.status, err)
+			}
+			if want.StatusCode >= 200 || want.StatusCode == http.StatusSwitchingProtocols {
+				break
+			}
+		}
+		if want.StatusCode != resp.status {
+			t.Fatalf("net/http reads status %d, router %d", want.StatusCode, resp.status)
+		}
+		body, err := io.ReadAll(want.Body)
+		if err != nil {
+			t.Fatalf("router reads body %q, net/http fails: %v", got, err)
+		}
+		if !bytes.Equal(got, body) {
+			t.Fatalf("router reads body %q, net/http %q", got, body)
+		}
+		if resp.keepAlive && want.Close {
+			t.Fatalf("router keeps the connection, net/http closes it")
+		}
+		for _, field := range fields {
+			if field.name == "Content-Length" || field.name == "Transfer-Encoding" {
+				continue // net/http may move these out of Header
+			}
+			if !slices.Contains(want.Header[field.name], field.value) {
+				t.Fatalf("field %s: router %q, net/http %q", field.name, field.value, want.Header[field.name])
+			}
+		}
+	})
+}

@@ -218,6 +218,13 @@ func (r *upstreamResponse) parseHead(head string) error {
 		return errors.New("response has both Content-Length and Transfer-Encoding")
 	case encodings > 1 || encodings == 1 && !chunked:
 		return errors.New("unsupported Transfer-Encoding in response")
+	case encodings > 0 && version == "HTTP/1.0":
+		// RFC 9112 section 6.1: an HTTP/1.0 message with
+		// Transfer-Encoding has faulty framing. net/http ignores the
+		// field and reads the body to the connection's end, where
+		// decoding it would take a different response: refuse it, as
+		// for requests.
+		return errors.New("Transfer-Encoding in an HTTP/1.0 response")
 	case encodings == 1:
 		r.cb = chunkedBody{}
 		r.body = &r.cb
