@@ -19,6 +19,7 @@ import (
 
 	"github.com/cafe-dev/cafe/internal/router/failover"
 	"github.com/cafe-dev/cafe/internal/router/kube"
+	"github.com/cafe-dev/cafe/internal/router/proxy"
 )
 
 type options struct {
@@ -35,6 +36,7 @@ type options struct {
 	logLevel        slog.Level
 	reloadInterval  time.Duration
 	refreshInterval time.Duration
+	bodyIdleTimeout time.Duration
 
 	failover      bool
 	policy        failover.Policy
@@ -64,6 +66,7 @@ func parseFlags(args []string) (options, error) {
 	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
 	fs.DurationVar(&o.reloadInterval, "reload-interval", 250*time.Millisecond, "standalone mode: how often the config file is checked for changes (SIGHUP reloads at once)")
 	fs.DurationVar(&o.refreshInterval, "refresh-interval", kube.DefaultRefreshInterval, "at most one shard-map read per this interval when a peer router shows a newer epoch")
+	fs.DurationVar(&o.bodyIdleTimeout, "body-idle-timeout", proxy.DefaultBodyIdleTimeout, "a write of a response body to a client, or a read of one from an upstream, that makes no progress this long ends the exchange and both connections")
 	fs.BoolVar(&o.failover, "failover", false, "also be a candidate for the leader-elected failover controller, which writes ShardMap status (Kubernetes mode)")
 	fs.DurationVar(&o.policy.FailoverAfter, "failover-after", failover.DefaultFailoverAfter, "a unit unhealthy this long is failed over (per unit; annotation "+failover.AnnotationFailoverAfter+" overrides per ShardMap)")
 	fs.DurationVar(&o.policy.FailbackAfter, "failback-after", failover.DefaultFailbackAfter, "a failed-over unit healthy this long takes its shards back (annotation "+failover.AnnotationFailbackAfter+" overrides)")
@@ -93,6 +96,8 @@ func parseFlags(args []string) (options, error) {
 		return o, errors.New("--namespace needs at least one namespace")
 	case (o.tlsCertFile == "") != (o.tlsKeyFile == ""):
 		return o, errors.New("--tls-cert-file and --tls-key-file go together")
+	case o.bodyIdleTimeout <= 0:
+		return o, fmt.Errorf("--body-idle-timeout %v must be positive", o.bodyIdleTimeout)
 	case o.accessLogSample < 0 || o.accessLogSample > 1:
 		return o, fmt.Errorf("--access-log-sample %v is outside 0..1", o.accessLogSample)
 	}

@@ -29,6 +29,8 @@ func TestParseFlags(t *testing.T) {
 		{args: []string{"--unit", "a", "--config", "x.yaml", "--failover"}, err: "--failover needs the Kubernetes API"},
 		{args: []string{"--unit", "a", "--namespace", " , "}, err: "--namespace needs at least one"},
 		{args: []string{"--unit", "a", "--access-log-sample", "2"}, err: "outside 0..1"},
+		{args: []string{"--unit", "a", "--body-idle-timeout", "0s"}, err: "--body-idle-timeout 0s must be positive"},
+		{args: []string{"--unit", "a", "--body-idle-timeout", "5s"}},
 		{args: []string{"--unit", "a", "--tls-cert-file", "c.pem"}, err: "go together"},
 		{args: []string{"--unit", "a", "--tls-cert-file", "c.pem", "--tls-key-file", "k.pem"}},
 	}

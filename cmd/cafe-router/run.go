@@ -34,6 +34,7 @@ func run(ctx context.Context, o options, logger *slog.Logger) error {
 	var onNewer atomic.Pointer[func(proxy.NewerEpoch)]
 	handler, err := proxy.NewHandler(proxy.Options{
 		Unit:                o.unit,
+		Upstream:            proxy.TransportOptions{BodyIdleTimeout: o.bodyIdleTimeout},
 		Metrics:             metrics,
 		Logger:              logger.With("log", "access"),
 		AccessLogSampleRate: o.accessLogSample,
@@ -46,7 +47,7 @@ func run(ctx context.Context, o options, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	serverOptions := proxy.ServerOptions{Logger: logger, OnRefuse: metrics.Refused}
+	serverOptions := proxy.ServerOptions{Logger: logger, OnRefuse: metrics.Refused, BodyIdleTimeout: o.bodyIdleTimeout}
 	if o.tlsCertFile != "" {
 		cert, err := tls.LoadX509KeyPair(o.tlsCertFile, o.tlsKeyFile)
 		if err != nil {

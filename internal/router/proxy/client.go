@@ -336,13 +336,21 @@ func (uc *upstreamConn) send(ctx context.Context, req *upstreamRequest, body *tr
 		uc.setDeadline(ctx, true, deadline)
 	}
 	switch {
+	case resp.status != http.StatusSwitchingProtocols && !resp.bodyBuffered():
+		// The header timeout must not cut a body that streams for long,
+		// but a body that stalls must not hold the exchange for ever:
+		// each read of it is bounded by the body idle timeout (see
+		// upstreamResponse.Read), within the request deadline.
+		resp.ctx, resp.deadline, resp.hasDeadline = ctx, deadline, hasDeadline
+		resp.idle = uc.pool.o.BodyIdleTimeout
+		resp.armIdle(time.Now())
 	case !byHeaderTimeout:
 	case hasDeadline:
 		uc.setDeadline(ctx, false, deadline)
 	case !resp.bodyBuffered():
-		// The header timeout must not cut a body that streams for long.
-		// A body already buffered needs no more reads, and the next
-		// exchange sets its own deadline.
+		// An upgraded connection streams for as long as either side
+		// wants. A body already buffered needs no more reads, and the
+		// next exchange sets its own deadline.
 		uc.setDeadline(ctx, false, noDeadline)
 	}
 	return resp, nil

@@ -34,8 +34,8 @@ type Server struct {
 }
 
 // NewServer returns a Server for handler. It sets no read or write timeout
-// for bodies, which may stream for long; per-route request timeouts bound
-// those.
+// for whole bodies, which may stream for long; per-route request timeouts
+// bound those, and ServerOptions.BodyIdleTimeout each write to a client.
 func NewServer(handler http.Handler, o ServerOptions) *Server {
 	o = o.withDefaults()
 	if o.TLSConfig != nil {
@@ -60,6 +60,10 @@ func NewServer(handler http.Handler, o ServerOptions) *Server {
 			ConnContext:       guardConnContext,
 			ErrorLog:          slog.NewLogLogger(o.Logger.Handler(), slog.LevelWarn),
 			Protocols:         &protocols,
+			// Bounds writes to HTTP/2 connections, which net/http
+			// writes (TLS ones are not built on idleWriteConn: it
+			// needs the *tls.Conn).
+			HTTP2: &http.HTTP2Config{WriteByteTimeout: o.BodyIdleTimeout},
 		},
 		listeners: map[net.Listener]struct{}{},
 		conns:     map[*frontConn]struct{}{},

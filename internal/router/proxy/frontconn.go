@@ -35,6 +35,9 @@ type frontConn struct {
 	// c, what requests are read from, changes with TLS.
 	raw net.Conn
 	c   net.Conn
+	// wc is c with every write bounded by the body idle timeout: bw
+	// writes to it, and connections handed to net/http are built on it.
+	wc  idleWriteConn
 	br  *bufio.Reader
 	bw  *bufio.Writer
 	tls *tls.ConnectionState
@@ -90,8 +93,35 @@ func newFrontConn(s *Server, c net.Conn) *frontConn {
 
 func (fc *frontConn) setConn(c net.Conn) {
 	fc.c = c
+	fc.wc.Conn, fc.wc.idle = c, fc.s.o.BodyIdleTimeout
 	fc.br = bufio.NewReaderSize(c, 4<<10)
-	fc.bw = bufio.NewWriterSize(c, 4<<10)
+	fc.bw = bufio.NewWriterSize(&fc.wc, 4<<10)
+}
+
+// idleWriteConn bounds every write to a client by the body idle timeout: a
+// client that stops reading fills the socket buffers, and a write that
+// makes no progress for that long fails, which ends the connection and the
+// exchange whose response it carried. Setting a deadline on every write
+// would cost the lean path a timer update per response, so the deadline is
+// moved only when it is an eighth of the timeout old: a write always starts
+// with at least seven eighths of it ahead, as nginx's send_timeout bounds
+// the time between two writes.
+type idleWriteConn struct {
+	net.Conn
+	idle time.Duration
+	// armed is when the write deadline was last set, in Unix
+	// nanoseconds; atomic, since net/http may write from more than one
+	// goroutine on a connection handed to it.
+	armed atomic.Int64
+}
+
+func (c *idleWriteConn) Write(p []byte) (int, error) {
+	now := time.Now()
+	if ns := now.UnixNano(); ns-c.armed.Load() > int64(c.idle/8) {
+		c.armed.Store(ns)
+		_ = c.Conn.SetWriteDeadline(now.Add(c.idle))
+	}
+	return c.Conn.Write(p)
 }
 
 func (fc *frontConn) serve() {
@@ -118,7 +148,7 @@ func (fc *frontConn) serve() {
 	for first := true; fc.waitForRequest(first); first = false {
 		if first && fc.tls == nil && fc.startsH2() {
 			_ = fc.c.SetReadDeadline(noDeadline)
-			fc.handOff(&replayConn{Conn: fc.c, r: fc.br})
+			fc.handOff(&replayConn{Conn: &fc.wc, r: fc.br})
 			return
 		}
 		if !fc.serveRequest() {
@@ -356,7 +386,7 @@ func (fc *frontConn) writeError(status int, detail string) {
 // front, in the request-smuggling guard for net/http.
 func (fc *frontConn) guard(head string) net.Conn {
 	r := io.MultiReader(strings.NewReader(head), fc.br)
-	g := newGuardedConn(&replayConn{Conn: fc.c, r: r}, fc.s.o.MaxHeaderBytes, fc.s.o.OnRefuse)
+	g := newGuardedConn(&replayConn{Conn: &fc.wc, r: r}, fc.s.o.MaxHeaderBytes, fc.s.o.OnRefuse)
 	g.tls = fc.tls
 	return g
 }

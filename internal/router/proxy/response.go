@@ -3,6 +3,7 @@ package proxy
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"net/textproto"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // maxResponseHeadLines bounds the number of lines in a response head,
@@ -34,12 +36,40 @@ type upstreamResponse struct {
 
 	stop          func() bool
 	resetDeadline bool
+	// idle, when not 0, bounds each read of a body not already buffered
+	// (see Read); armed is when its deadline was last set, deadline the
+	// request's, if hasDeadline, and ctx the exchange's.
+	idle        time.Duration
+	armed       time.Time
+	deadline    time.Time
+	hasDeadline bool
+	ctx         context.Context
 	// lb and cb back body, so a response costs no allocation of its own.
 	lb lengthBody
 	cb chunkedBody
 }
 
-func (r *upstreamResponse) Read(p []byte) (int, error) { return r.body.Read(p) }
+func (r *upstreamResponse) Read(p []byte) (int, error) {
+	if r.idle > 0 {
+		if now := time.Now(); now.Sub(r.armed) > r.idle/8 {
+			r.armIdle(now)
+		}
+	}
+	return r.body.Read(p)
+}
+
+// armIdle gives the next reads of the body the idle timeout from now,
+// within the request's deadline. It is moved only once an eighth of the
+// timeout old, not before every read: a read always has at least seven
+// eighths of it.
+func (r *upstreamResponse) armIdle(now time.Time) {
+	r.armed = now
+	t := now.Add(r.idle)
+	if r.hasDeadline && r.deadline.Before(t) {
+		t = r.deadline
+	}
+	r.uc.setDeadline(r.ctx, false, t)
+}
 
 // close ends the exchange: a connection whose response was read to its end
 // and whose deadline was not forced goes back to the pool, any other is
@@ -48,6 +78,7 @@ func (r *upstreamResponse) Read(p []byte) (int, error) { return r.body.Read(p) }
 // request, whoever sends it.
 func (r *upstreamResponse) close() {
 	uc := r.uc
+	r.ctx = nil // no context outlives its exchange in the pool
 	reusable := r.keepAlive && r.stop() && bodyDone(r.body) && uc.br.Buffered() == 0
 	if reusable && r.resetDeadline {
 		reusable = uc.conn.SetDeadline(noDeadline) == nil

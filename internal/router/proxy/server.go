@@ -15,7 +15,17 @@ type TransportOptions struct {
 	IdleConnTimeout        time.Duration // default 90s
 	MaxIdleConnsPerHost    int           // default 512
 	MaxResponseHeaderBytes int64         // default 64 KiB
+	// BodyIdleTimeout bounds each read of a response body from an
+	// upstream (or peer router) once its head arrived: a read that makes
+	// no progress for this long ends the exchange, and the client's
+	// connection with it, whether or not the route has a request timeout;
+	// default DefaultBodyIdleTimeout.
+	BodyIdleTimeout time.Duration
 }
+
+// DefaultBodyIdleTimeout is the default of ServerOptions.BodyIdleTimeout and
+// TransportOptions.BodyIdleTimeout.
+const DefaultBodyIdleTimeout = 60 * time.Second
 
 func (o TransportOptions) withDefaults() TransportOptions {
 	if o.DialTimeout <= 0 {
@@ -36,6 +46,9 @@ func (o TransportOptions) withDefaults() TransportOptions {
 	if o.MaxResponseHeaderBytes <= 0 {
 		o.MaxResponseHeaderBytes = 64 << 10
 	}
+	if o.BodyIdleTimeout <= 0 {
+		o.BodyIdleTimeout = DefaultBodyIdleTimeout
+	}
 	return o
 }
 
@@ -49,6 +62,12 @@ type ServerOptions struct {
 	IdleTimeout time.Duration
 	// MaxHeaderBytes bounds a request head (431 beyond); default 32 KiB.
 	MaxHeaderBytes int
+	// BodyIdleTimeout bounds each write to a client: one that makes no
+	// progress for this long (the client stopped reading) ends the
+	// connection, and the upstream exchange whose response it carried.
+	// It applies to every connection, HTTP/2's included (as net/http's
+	// WriteByteTimeout); default DefaultBodyIdleTimeout.
+	BodyIdleTimeout time.Duration
 	// TLSConfig, if not nil, makes the server speak TLS, offering h2 and
 	// http/1.1 by ALPN; it needs a certificate.
 	TLSConfig *tls.Config
@@ -68,6 +87,9 @@ func (o ServerOptions) withDefaults() ServerOptions {
 	}
 	if o.MaxHeaderBytes <= 0 {
 		o.MaxHeaderBytes = 32 << 10
+	}
+	if o.BodyIdleTimeout <= 0 {
+		o.BodyIdleTimeout = DefaultBodyIdleTimeout
 	}
 	if o.OnRefuse == nil {
 		o.OnRefuse = func(string) {}
