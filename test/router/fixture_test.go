@@ -37,6 +37,11 @@ const (
 	// Failover timings of the test's ShardMap, short so tests stay quick.
 	failoverAfter = time.Second
 	failbackAfter = 2 * time.Second
+	// Leader election of the failover candidates, short for the same
+	// reason (the defaults are 15s, 10s and 2s).
+	leaseDuration = 4 * time.Second
+	renewDeadline = 3 * time.Second
+	retryPeriod   = 500 * time.Millisecond
 )
 
 // fixture is three routers, one per unit, each also a failover candidate,
@@ -58,8 +63,25 @@ type router struct {
 	handler    *proxy.Handler
 	watcher    *kube.Watcher
 	controller *failover.Controller
+	srv        *proxy.Server
 	cancel     context.CancelFunc
 	done       chan struct{}
+}
+
+// stop ends the router: its watch, its failover candidate and its server.
+// The context's end releases the Lease (ReleaseOnCancel), as cafe-router
+// does on SIGTERM; a crashed router's Lease would expire after
+// leaseDuration instead. It returns false when the router did not stop in
+// time.
+func (r *router) stop() bool {
+	r.cancel()
+	_ = r.srv.Close()
+	select {
+	case <-r.done:
+		return true
+	case <-time.After(10 * time.Second):
+		return false
+	}
 }
 
 func requireRoot(t *testing.T) {
@@ -175,11 +197,12 @@ func (f *fixture) startRouter(unit string, l net.Listener) {
 		Config: env.Config, Cache: c, Client: direct, APIReader: direct, Namespaces: []string{f.ns},
 		Probe: true, ProbeInterval: 100 * time.Millisecond,
 		LeaseNamespace: f.ns, Identity: unit,
-		LeaseDuration: 4 * time.Second, RenewDeadline: 3 * time.Second, RetryPeriod: 500 * time.Millisecond,
+		LeaseDuration: leaseDuration, RenewDeadline: renewDeadline, RetryPeriod: retryPeriod,
 		Logger: logger,
 	})
 	f.must(err)
 	srv := proxy.NewServer(r.handler, proxy.ServerOptions{Logger: logger})
+	r.srv = srv
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	var wg sync.WaitGroup
@@ -190,11 +213,7 @@ func (f *fixture) startRouter(unit string, l net.Listener) {
 	go func() { defer wg.Done(); _ = srv.Serve(l) }()
 	go func() { wg.Wait(); close(r.done) }()
 	t.Cleanup(func() {
-		cancel()
-		_ = srv.Close()
-		select {
-		case <-r.done:
-		case <-time.After(10 * time.Second):
+		if !r.stop() {
 			t.Errorf("router %s did not stop", unit)
 		}
 	})

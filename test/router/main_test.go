@@ -6,6 +6,7 @@
 package router
 
 import (
+	"os"
 	"testing"
 
 	"github.com/cafe-dev/cafe/internal/testenv"
@@ -14,5 +15,9 @@ import (
 var env *testenv.Env
 
 func TestMain(m *testing.M) {
+	// TestRealRouterAndBackendProcesses runs this binary as its backends.
+	if name := os.Getenv(backendEnv); name != "" {
+		os.Exit(backendMain(name))
+	}
 	testenv.Main(m, testenv.Options{InstallCRDs: true}, &env)
 }

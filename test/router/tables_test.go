@@ -104,10 +104,22 @@ func (l *tableLog) check(t *testing.T) []int64 {
 	for _, v := range l.violations {
 		t.Errorf("split brain: %s", v)
 	}
+	return l.sharedLocked(units)
+}
+
+// sharedBy returns the epochs each of routers held at some point: after a
+// router stops, what the others went on to share.
+func (l *tableLog) sharedBy(routers ...string) []int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.sharedLocked(routers)
+}
+
+func (l *tableLog) sharedLocked(routers []string) []int64 {
 	var shared []int64
 	for epoch := range l.owners {
 		all := true
-		for _, unit := range units {
+		for _, unit := range routers {
 			all = all && l.seen[unit][epoch]
 		}
 		if all {
