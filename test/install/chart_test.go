@@ -131,8 +131,10 @@ func TestChartDefaultsInstallTheControllerClusterWide(t *testing.T) {
 	for _, name := range []string{"cafe-viewer", "cafe-operator", "cafe-approver"} {
 		find(t, objs, "ClusterRole", name)
 	}
-	find(t, objs, "ValidatingAdmissionPolicy", "cafe-pod-protection")
-	find(t, objs, "ValidatingAdmissionPolicyBinding", "cafe-pod-protection")
+	for _, name := range admissionPolicies {
+		find(t, objs, "ValidatingAdmissionPolicy", name)
+		find(t, objs, "ValidatingAdmissionPolicyBinding", name)
+	}
 	if has(objs, "ClusterRole", "cafe-controller-cluster-reads-cafe-system") {
 		t.Error("a cluster-wide install renders the namespace-scoped controller's cluster reads")
 	}

@@ -105,6 +105,10 @@ var clusterScopedKinds = map[string]bool{
 	"ValidatingAdmissionPolicy": true, "ValidatingAdmissionPolicyBinding": true,
 }
 
+// admissionPolicies are CAFE's ValidatingAdmissionPolicies, sorted, each with
+// a binding of the same name (config/admission).
+var admissionPolicies = []string{"cafe-pod-protection", "cafe-release-approver", "cafe-shardmap-ranges"}
+
 // generatedRules are the controller's rules controller-gen wrote into
 // config/rbac/role.yaml.
 func generatedRules(t testing.TB) []rbacv1.PolicyRule {

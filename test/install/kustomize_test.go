@@ -70,8 +70,13 @@ func TestKustomizeDefaultInstallsEverythingInCafeSystem(t *testing.T) {
 	}
 	checkMetricsService(t, objs, "cafe-controller-metrics", d)
 	for _, kind := range []string{"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"} {
-		if got := find(t, objs, kind, "cafe-pod-protection"); got.GetNamespace() != "" {
-			t.Errorf("cluster-scoped %s carries namespace %q", kind, got.GetNamespace())
+		if got := namesOfKind(objs, kind); !slices.Equal(got, admissionPolicies) {
+			t.Errorf("%ss = %v, want %v", kind, got, admissionPolicies)
+		}
+		for _, name := range admissionPolicies {
+			if got := find(t, objs, kind, name); got.GetNamespace() != "" {
+				t.Errorf("cluster-scoped %s %s carries namespace %q", kind, name, got.GetNamespace())
+			}
 		}
 	}
 }

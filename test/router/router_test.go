@@ -15,8 +15,10 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	trafficv1alpha1 "github.com/cafe-dev/cafe/api/traffic/v1alpha1"
+	"github.com/cafe-dev/cafe/config/admission"
 	"github.com/cafe-dev/cafe/internal/router/proxy"
 	"github.com/cafe-dev/cafe/internal/testenv"
 	"github.com/cafe-dev/cafe/test/router/scenario"
@@ -121,16 +123,53 @@ func TestShardMapChangesMoveTraffic(t *testing.T) {
 	}
 }
 
+// withoutRangesPolicy removes the binding of CAFE's cafe-shardmap-ranges
+// admission policy until the test ends, as on a cluster installed without
+// the admission policies, so that overlapping ranges reach the controller.
+func withoutRangesPolicy(t *testing.T, overlapping func() error) {
+	t.Helper()
+	ctx := context.Background()
+	bindings := env.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings()
+	if err := bindings.Delete(ctx, "cafe-shardmap-ranges", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := admission.Install(ctx, env.Config); err != nil {
+			t.Fatalf("reinstall the admission policies: %v", err)
+		}
+		testenv.Eventually(t, time.Minute, "overlapping ranges refused again", func() (bool, string) {
+			return overlapping() != nil, "accepted"
+		})
+	})
+	testenv.Eventually(t, time.Minute, "overlapping ranges let through", func() (bool, string) {
+		err := overlapping()
+		return err == nil, fmt.Sprint(err)
+	})
+}
+
 func TestInvalidShardMapKeepsTheLastGoodOne(t *testing.T) {
 	f := newFixture(t)
 	before := f.shardMap().Status.Epoch
 
 	// unit-a claims 34-40, which unit-b owns, and 93-99 belong to nobody:
-	// the sizes still add up, so only the controller's compile catches it.
-	f.updateShardMap(func(s *trafficv1alpha1.ShardMapSpec) {
+	// the sizes still add up, so the CRD's rules let it through.
+	overlap := func(s *trafficv1alpha1.ShardMapSpec) {
 		s.Units[0].Ranges = []trafficv1alpha1.ShardRange{{From: 0, To: 40}}
 		s.Units[2].Ranges = []trafficv1alpha1.ShardRange{{From: 67, To: 92}}
-	})
+	}
+	overlapping := func() error {
+		sm := f.shardMap()
+		overlap(&sm.Spec)
+		return env.Client.Update(context.Background(), sm, client.DryRunAll)
+	}
+	// CAFE's admission policy refuses it at apply...
+	if err := overlapping(); err == nil || !strings.Contains(err.Error(), "spec.units[].ranges: shards 0-40 of unit unit-a overlap shards 34-66 of unit unit-b") {
+		t.Errorf("overlapping ranges: got %v, want the cafe-shardmap-ranges policy's refusal", err)
+	}
+	// ...and where that policy is not installed, the controller's compile
+	// catches it.
+	withoutRangesPolicy(t, overlapping)
+	f.updateShardMap(overlap)
 	testenv.Eventually(t, 10*time.Second, "Valid=False on the ShardMap", func() (bool, string) {
 		sm := f.shardMap()
 		c := meta.FindStatusCondition(sm.Status.Conditions, trafficv1alpha1.ShardMapValid)

@@ -162,12 +162,17 @@ type ShardUnit struct {
 
 // ShardMapSpec declares the shards and which unit owns each.
 //
-// Admission checks what CEL can check within its cost budget: every range
-// lies in [0, shards) and the range sizes add up to shards, which catches
-// any lone gap or lone overlap. A pairwise overlap check costs too much for
-// CEL (it exceeds the apiserver's per-rule budget many times over even at
-// 16 units of 8 ranges), so a gap hidden by an equal overlap is reported by
-// the controller, which compiles the map, through the Valid condition.
+// The ranges must cover every shard exactly once, and the API server
+// refuses a map that does not at apply. The CRD's rules check that every
+// range lies in [0, shards) and that the range sizes add up to shards, which
+// refuses any lone gap or lone overlap. Comparing every two ranges exceeds
+// the static cost estimate of CRD rules, so the admission policy
+// cafe-shardmap-ranges (config/admission/shardmap-ranges.yaml), limited only
+// at runtime, refuses overlapping ranges, in one unit or across units, and
+// names both; as the sizes add up, that also refuses the gap an equal
+// overlap hides. Where the policy is not installed such a map is stored, and
+// the controller, which compiles the map, reports it with Valid=False; the
+// routers keep the last valid map.
 // +kubebuilder:validation:XValidation:rule="self.units.all(u, !has(u.ranges) || u.ranges.all(r, r.to < self.shards))",message="spec.units[].ranges[].to must be less than spec.shards"
 // +kubebuilder:validation:XValidation:rule="self.units.map(u, has(u.ranges) ? u.ranges.map(r, r.to - r.from + 1).sum() : 0).sum() == self.shards",message="spec.units[].ranges must add up to spec.shards shards: a shard is unowned or owned twice"
 // +kubebuilder:validation:XValidation:rule="self.units.all(u, !has(u.failoverTo) || self.units.exists(v, v.name == u.failoverTo))",message="spec.units[].failoverTo must name a unit listed in spec.units"
