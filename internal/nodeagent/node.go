@@ -11,6 +11,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
 )
 
 // LiveLabel marks live nodes, so a workload can ask for them with a node
@@ -30,12 +32,12 @@ const (
 // it Ready.
 func (a *Agent) register(ctx context.Context) error {
 	labels := map[string]string{
-		"cafe.dev/unit":          a.cfg.Unit,
-		corev1.LabelTopologyZone: a.cfg.Zone,
-		corev1.LabelHostname:     a.cfg.NodeName,
-		corev1.LabelOSStable:     "linux",
-		corev1.LabelArchStable:   "amd64",
-		LiveLabel:                "true",
+		appsv1alpha1.UnitTopologyLabel: a.cfg.Unit,
+		corev1.LabelTopologyZone:       a.cfg.Zone,
+		corev1.LabelHostname:           a.cfg.NodeName,
+		corev1.LabelOSStable:           "linux",
+		corev1.LabelArchStable:         "amd64",
+		LiveLabel:                      "true",
 	}
 	for k, v := range a.cfg.Labels {
 		labels[k] = v

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"k8s.io/client-go/rest"
+
+	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
 )
 
 // Options describe one local platform.
@@ -59,7 +61,7 @@ var DefaultUnits = []string{"unit-a", "unit-b", "unit-c"}
 
 // UnitLabel and ZoneLabel are set on every simulated node.
 const (
-	UnitLabel      = "cafe.dev/unit"
+	UnitLabel      = appsv1alpha1.UnitTopologyLabel
 	ZoneLabel      = "topology.kubernetes.io/zone"
 	SimulatedLabel = "cafe.dev/simulated"
 )

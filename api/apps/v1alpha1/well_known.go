@@ -14,6 +14,13 @@ const (
 	// InPlaceSet and its pods belong to.
 	UnitLabel = "apps.cafe.dev/unit"
 
+	// UnitTopologyLabel names a unit where CAFE does not set UnitLabel
+	// itself: on nodes (the default of a CafeDeployment's
+	// spec.topology.unitLabel; the local platform and the node agent set it),
+	// and on hand-labelled pods and hand-written EndpointSlices of backends
+	// outside Kubernetes, which the router reads.
+	UnitTopologyLabel = "cafe.dev/unit"
+
 	// InstanceIndexLabel holds a pod's slot index inside its InPlaceSet, the
 	// same number as the suffix of its stable name `<inplaceset>-<index>`.
 	// It lets the controller find a slot without parsing names.

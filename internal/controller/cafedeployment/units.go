@@ -18,7 +18,7 @@ import (
 
 // DefaultUnitLabel is the node label that defines units unless the spec
 // names another.
-const DefaultUnitLabel = "cafe.dev/unit"
+const DefaultUnitLabel = appsv1alpha1.UnitTopologyLabel
 
 func unitLabel(cd *appsv1alpha1.CafeDeployment) string {
 	if l := cd.Spec.Topology.UnitLabel; l != "" {

@@ -15,7 +15,7 @@ import (
 // UnitLabel names a unit on objects CAFE does not create: hand-labelled
 // pods and hand-written EndpointSlices for backends outside Kubernetes (VM
 // apps). It is the label the local platform puts on nodes.
-const UnitLabel = "cafe.dev/unit"
+const UnitLabel = appsv1alpha1.UnitTopologyLabel
 
 // unitLabels are read in order: CAFE's workloads label their pods with
 // apps.cafe.dev/unit, everything else uses cafe.dev/unit.
