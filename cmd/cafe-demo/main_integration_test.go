@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/cafe-dev/cafe/internal/demo"
 	"github.com/cafe-dev/cafe/internal/demo/demotest"
+	"github.com/cafe-dev/cafe/internal/testenv"
 )
 
 // runAsMain makes the test binary, started again by a test with this
@@ -36,7 +36,7 @@ func TestMain(m *testing.M) {
 // completes after the drain; then the process exits 0.
 func TestSIGTERMDrainsWithoutFailingRequests(t *testing.T) {
 	etcd := demotest.StartEtcdCluster(t, 3)
-	addr := freeAddr(t)
+	addr := testenv.FreeAddr(t)
 	base := "http://" + addr
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), runAsMain+"=1",
@@ -103,15 +103,6 @@ func TestSIGTERMDrainsWithoutFailingRequests(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("cafe-demo still running 10 s after its in-flight request completed")
 	}
-}
-
-func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 func waitStatus(t *testing.T, url string, want int, within time.Duration) {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -46,17 +45,6 @@ func TestParseFlags(t *testing.T) {
 	}
 }
 
-// freePort returns a loopback address that was free a moment ago.
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 const standaloneConfig = `shardMaps:
 - name: users
   epoch: %d
@@ -84,7 +72,7 @@ func TestStandaloneRouters(t *testing.T) {
 		return s
 	}
 	east, west := backend("east-backend"), backend("west-backend")
-	eastRouter, westRouter := freePort(t), freePort(t)
+	eastRouter, westRouter := testenv.FreeAddr(t), testenv.FreeAddr(t)
 	file := filepath.Join(t.TempDir(), "router.yaml")
 	write := func(epoch int, eastState string) {
 		content := fmt.Sprintf(standaloneConfig, epoch, eastState, eastRouter, westRouter, east.Listener.Addr(), west.Listener.Addr())
@@ -105,7 +93,7 @@ func TestStandaloneRouters(t *testing.T) {
 	done := make(chan error, 2)
 	admin := map[string]string{}
 	for unit, listen := range map[string]string{"east": eastRouter, "west": westRouter} {
-		admin[unit] = freePort(t)
+		admin[unit] = testenv.FreeAddr(t)
 		o, err := parseFlags([]string{"--unit", unit, "--listen", listen, "--config", file, "--metrics-listen", admin[unit], "--reload-interval", "20ms"})
 		if err != nil {
 			t.Fatal(err)
@@ -193,7 +181,7 @@ func TestStandaloneRouters(t *testing.T) {
 // and returns its routed and admin addresses; it stops with the test.
 func startStandalone(t *testing.T, file string, args ...string) (routed, admin string) {
 	t.Helper()
-	routed, admin = freePort(t), freePort(t)
+	routed, admin = testenv.FreeAddr(t), testenv.FreeAddr(t)
 	o, err := parseFlags(append([]string{"--unit", "east", "--listen", routed, "--config", file, "--metrics-listen", admin, "--reload-interval", "20ms"}, args...))
 	if err != nil {
 		t.Fatal(err)

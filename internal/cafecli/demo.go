@@ -48,7 +48,7 @@ func (d *demoOptions) start(ctx context.Context, out io.Writer) (*platform.Platf
 	default:
 		return nil, nil, fmt.Errorf("--upgrade-policy %q: want InPlaceIfPossible or Recreate", d.policy)
 	}
-	if !isRoot() {
+	if !platform.IsRoot() {
 		return nil, nil, errors.New("the demo runs real processes in network namespaces: run it as root")
 	}
 	logf := func(format string, args ...any) { fmt.Fprintf(out, "  "+format+"\n", args...) }
@@ -144,8 +144,6 @@ func printReleaseOutcome(out io.Writer, o *demostack.ReleaseOutcome) error {
 	fmt.Fprintln(out, "\nzero failed requests; every acknowledged transfer applied exactly once")
 	return nil
 }
-
-func isRoot() bool { return os.Geteuid() == 0 }
 
 // resetDataDir removes an earlier demo's platform directory, but only one
 // that holds a platform (a kubeconfig), never some other directory a user

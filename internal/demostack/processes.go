@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/cafe-dev/cafe/internal/platform"
 )
 
 // Store ports on each unit's own address.
@@ -93,7 +95,7 @@ func (s *Stack) waitEtcdHealthy(ctx context.Context) error {
 func (s *Stack) startRouters() error {
 	o := s.o
 	for _, unit := range o.Units {
-		metrics, err := freePort()
+		metrics, err := platform.FreePort()
 		if err != nil {
 			return err
 		}

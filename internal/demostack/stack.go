@@ -152,7 +152,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		return nil, err
 	}
 	for _, unit := range o.Units {
-		port, err := freePort()
+		port, err := platform.FreePort()
 		if err != nil {
 			return nil, err
 		}
@@ -245,13 +245,4 @@ func (s *Stack) probeRouters(ctx context.Context, httpc *http.Client) error {
 		}
 	}
 	return nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

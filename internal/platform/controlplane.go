@@ -83,7 +83,7 @@ func (p *Platform) startAPIServer(ctx context.Context) error {
 // startControllerManager runs kube-controller-manager without node IPAM
 // (CAFE assigns podCIDRs itself) and with a raised client QPS.
 func (p *Platform) startControllerManager() error {
-	port, err := freePort()
+	port, err := FreePort()
 	if err != nil {
 		return err
 	}
@@ -118,7 +118,7 @@ func (p *Platform) startControllerManager() error {
 
 // startScheduler runs kube-scheduler with a raised client QPS.
 func (p *Platform) startScheduler() error {
-	port, err := freePort()
+	port, err := FreePort()
 	if err != nil {
 		return err
 	}
@@ -161,7 +161,7 @@ func (p *Platform) startKwok() error {
 	if err := os.WriteFile(path, []byte(config), 0o644); err != nil {
 		return err
 	}
-	port, err := freePort()
+	port, err := FreePort()
 	if err != nil {
 		return err
 	}

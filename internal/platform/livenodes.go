@@ -31,7 +31,7 @@ func (p *Platform) startLiveNodes(ctx context.Context, cs kubernetes.Interface) 
 	if p.opts.LiveNodesPerUnit == 0 {
 		return nil
 	}
-	if !isRoot() {
+	if !IsRoot() {
 		p.opts.Log("not running as root: no live nodes (they need network namespaces); pods run on simulated nodes only")
 		return nil
 	}

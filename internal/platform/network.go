@@ -103,8 +103,8 @@ func acquirePodRange(previous int) (*podRange, error) {
 	return nil, fmt.Errorf("all %d local pod ranges (100.64.0.0/10) are held by running CAFE platforms; stop one", podRangeSlots)
 }
 
-// isRoot reports whether routes and network namespaces can be managed.
-func isRoot() bool { return os.Geteuid() == 0 }
+// IsRoot reports whether routes and network namespaces can be managed.
+func IsRoot() bool { return os.Geteuid() == 0 }
 
 // guardRoute makes the whole pod range unreachable from the root network
 // namespace, so no packet for a simulated pod can ever leave the machine.

@@ -61,7 +61,7 @@ func Start(ctx context.Context, opts Options) (_ *Platform, err error) {
 	if err = p.choosePorts(); err != nil {
 		return nil, err
 	}
-	if isRoot() {
+	if IsRoot() {
 		cleanStaleRoutes()
 	}
 	if p.podRange, err = acquirePodRange(p.state.PodRangeSlot); err != nil {
@@ -71,7 +71,7 @@ func Start(ctx context.Context, opts Options) (_ *Platform, err error) {
 	if err = saveState(opts.DataDir, p.state); err != nil {
 		return nil, fmt.Errorf("data directory %s is not usable: %w", opts.DataDir, err)
 	}
-	if isRoot() {
+	if IsRoot() {
 		if err = guardRoute(p.podRange); err != nil {
 			return nil, err
 		}
@@ -143,7 +143,7 @@ func (p *Platform) choosePorts() error {
 	var err error
 	for _, port := range []*int{&p.state.EtcdClientPort, &p.state.EtcdPeerPort} {
 		if *port == 0 {
-			if *port, err = freePort(); err != nil {
+			if *port, err = FreePort(); err != nil {
 				return err
 			}
 		}
@@ -156,7 +156,7 @@ func (p *Platform) choosePorts() error {
 	}
 	p.apiPort = p.opts.APIServerPort
 	if p.apiPort == 0 {
-		p.apiPort, err = freePort()
+		p.apiPort, err = FreePort()
 		return err
 	}
 	return checkPortFree("API server (--port)", p.apiPort)

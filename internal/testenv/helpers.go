@@ -8,6 +8,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/cafe-dev/cafe/internal/platform"
 )
 
 // Namespace creates a namespace for one test and deletes it afterwards.
@@ -45,4 +47,14 @@ func Eventually(t testing.TB, timeout time.Duration, what string, cond func() (b
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// FreeAddr is a loopback address that was free a moment ago.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	addr, err := platform.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return addr
 }

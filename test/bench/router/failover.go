@@ -209,7 +209,7 @@ func measureFailover(ctx context.Context, o options) (*failoverFigures, error) {
 	routerAddrs := map[string]string{}
 	var routers []string
 	for _, unit := range scenario.Units {
-		if routerAddrs[unit], err = freeAddr(); err != nil {
+		if routerAddrs[unit], err = platform.FreeAddr(); err != nil {
 			return nil, err
 		}
 		routers = append(routers, routerAddrs[unit])
@@ -223,7 +223,7 @@ func measureFailover(ctx context.Context, o options) (*failoverFigures, error) {
 		}
 	}
 	for _, unit := range scenario.Units {
-		admin, err := freeAddr()
+		admin, err := platform.FreeAddr()
 		if err != nil {
 			return nil, err
 		}

@@ -8,6 +8,8 @@ import (
 	"os"
 	"strconv"
 	"time"
+
+	"github.com/cafe-dev/cafe/internal/platform"
 )
 
 // backendRole is the benchmark's upstream, run as a child process
@@ -30,7 +32,7 @@ func backendRole(addr string) error {
 }
 
 func startBackend(workers int) (*process, string, error) {
-	addr, err := freeAddr()
+	addr, err := platform.FreeAddr()
 	if err != nil {
 		return nil, "", err
 	}
@@ -64,7 +66,7 @@ routes:
 `
 
 func startRouter(bin, dir, backend string, workers int) (*process, string, error) {
-	addr, err := freeAddr()
+	addr, err := platform.FreeAddr()
 	if err != nil {
 		return nil, "", err
 	}
@@ -114,7 +116,7 @@ http {
 `
 
 func startNginx(bin, dir, backend string, workers int) (*process, string, error) {
-	addr, err := freeAddr()
+	addr, err := platform.FreeAddr()
 	if err != nil {
 		return nil, "", err
 	}
