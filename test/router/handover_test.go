@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -91,32 +90,11 @@ func TestFailoverLeaderHandover(t *testing.T) {
 	// Idempotent GETs for the victim's shards at the remaining routers,
 	// across the failover and the failback: none may fail.
 	shards := sampleOf(declared[victim])
-	var sent, failed atomic.Int64
-	var firstFailure atomic.Value
-	stopLoad := make(chan struct{})
-	var load sync.WaitGroup
-	for _, from := range rest {
-		load.Add(1)
-		go func() {
-			defer load.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-stopLoad:
-					return
-				default:
-				}
-				a := f.get(from, shards[i%len(shards)], nil)
-				sent.Add(1)
-				if a.status != http.StatusOK {
-					failed.Add(1)
-					firstFailure.CompareAndSwap(nil, fmt.Sprintf("router %s: %d %s", from, a.status, a.body))
-				}
-				time.Sleep(5 * time.Millisecond)
-			}
-		}()
-	}
-	stopLoading := sync.OnceFunc(func() { close(stopLoad); load.Wait() })
-	defer stopLoading()
+	loop := startGetLoop(rest, shards, func(router string, shard int) (int, string) {
+		a := f.get(router, shard, nil)
+		return a.status, a.body
+	})
+	defer loop.stop()
 
 	began = time.Now()
 	for _, b := range f.backends[victim] {
@@ -155,10 +133,10 @@ func TestFailoverLeaderHandover(t *testing.T) {
 	if ok, why := f.servedByAt(rest, shards, victim); !ok {
 		t.Errorf("after the failback epoch: %s", why)
 	}
-	stopLoading()
-	t.Logf("%d of %d idempotent GETs failed across failover and failback (first: %v)", failed.Load(), sent.Load(), firstFailure.Load())
-	if failed.Load() != 0 {
-		t.Errorf("%d of %d idempotent GETs for %s's shards failed (first: %v); want none", failed.Load(), sent.Load(), victim, firstFailure.Load())
+	loop.stop()
+	t.Logf("%d of %d idempotent GETs failed across failover and failback (first: %v)", loop.failed.Load(), loop.sent.Load(), loop.first.Load())
+	if loop.failed.Load() != 0 {
+		t.Errorf("%d of %d idempotent GETs for %s's shards failed (first: %v); want none", loop.failed.Load(), loop.sent.Load(), victim, loop.first.Load())
 	}
 	if !f.routers[leader].controller.Leading() {
 		t.Errorf("%s lost the lead during the test", leader)

@@ -11,8 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -181,7 +179,7 @@ func TestRealRouterAndBackendProcesses(t *testing.T) {
 
 	routerAddrs, adminAddrs := map[string]string{}, map[string]string{}
 	for _, unit := range units {
-		routerAddrs[unit], adminAddrs[unit] = freeAddr(t), freeAddr(t)
+		routerAddrs[unit], adminAddrs[unit] = testenv.FreeAddr(t), testenv.FreeAddr(t)
 	}
 	for _, obj := range scenario.Objects(scenario.Options{
 		Namespace: ns, Backends: slices, RouterAddresses: routerAddrs,
@@ -192,6 +190,7 @@ func TestRealRouterAndBackendProcesses(t *testing.T) {
 		}
 	}
 	routerLogs := map[string]*testenv.SyncBuffer{}
+	routers := map[string]*proc{}
 	for _, unit := range units {
 		routerLogs[unit] = &testenv.SyncBuffer{}
 		r := startProc(t, "cafe-router "+unit, nil, routerLogs[unit], routerBin,
@@ -201,6 +200,7 @@ func TestRealRouterAndBackendProcesses(t *testing.T) {
 			"--lease-duration", leaseDuration.String(), "--lease-renew-deadline", renewDeadline.String(), "--lease-retry-period", retryPeriod.String(),
 			"--access-log-sample", "0")
 		t.Logf("cafe-router %s: pid %d, listening on %s", unit, r.pid(), routerAddrs[unit])
+		routers[unit] = r
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -254,11 +254,11 @@ func TestRealRouterAndBackendProcesses(t *testing.T) {
 		}
 		return false
 	}
-	// servedBy checks every router sends shards to a backend process of
+	// servedFrom checks the routers send shards to a backend process of
 	// want, itself when want is the router's unit and in one hop
-	// otherwise.
-	servedBy := func(shards []int, want string) (bool, string) {
-		for _, from := range units {
+	// otherwise; servedBy checks every router does.
+	servedFrom := func(routers []string, shards []int, want string) (bool, string) {
+		for _, from := range routers {
 			for _, s := range shards {
 				a := get(from, s)
 				if a.status != http.StatusOK || a.unit != want || !isBackendOf(want, a.body) || a.backend != a.body {
@@ -272,6 +272,7 @@ func TestRealRouterAndBackendProcesses(t *testing.T) {
 		}
 		return true, ""
 	}
+	servedBy := func(shards []int, want string) (bool, string) { return servedFrom(units, shards, want) }
 
 	seen := map[string]bool{}
 	for unit, shards := range declared {
@@ -296,32 +297,11 @@ func TestRealRouterAndBackendProcesses(t *testing.T) {
 	// Idempotent GETs for unit-b's shards at every router while its
 	// backend processes are SIGKILLed and restarted.
 	shards := sampleOf(declared["unit-b"])
-	var sent, failed atomic.Int64
-	var firstFailure atomic.Value
-	stopLoad := make(chan struct{})
-	var load sync.WaitGroup
-	for _, from := range units {
-		load.Add(1)
-		go func() {
-			defer load.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-stopLoad:
-					return
-				default:
-				}
-				a := get(from, shards[i%len(shards)])
-				sent.Add(1)
-				if a.status != http.StatusOK {
-					failed.Add(1)
-					firstFailure.CompareAndSwap(nil, fmt.Sprintf("router %s: %d %s", from, a.status, a.body))
-				}
-				time.Sleep(5 * time.Millisecond)
-			}
-		}()
-	}
-	stopLoading := sync.OnceFunc(func() { close(stopLoad); load.Wait() })
-	defer stopLoading()
+	loop := startGetLoop(units, shards, func(router string, shard int) (int, string) {
+		r := get(router, shard)
+		return r.status, r.body
+	})
+	defer loop.stop()
 	time.Sleep(300 * time.Millisecond)
 
 	before := getShardMap(t, ns).Status.Epoch
@@ -365,10 +345,10 @@ func TestRealRouterAndBackendProcesses(t *testing.T) {
 		return servedBy(shards, "unit-b")
 	})
 	t.Logf("failback: status gave unit-b its shards back %v after its backend processes restarted; every router served them from unit-b %v after", backTook, time.Since(began))
-	stopLoading()
-	t.Logf("%d of %d idempotent GETs failed across failover and failback (first: %v)", failed.Load(), sent.Load(), firstFailure.Load())
-	if failed.Load() != 0 {
-		t.Errorf("%d of %d idempotent GETs for unit-b's shards failed (first: %v); want none", failed.Load(), sent.Load(), firstFailure.Load())
+	loop.stop()
+	t.Logf("%d of %d idempotent GETs failed across failover and failback (first: %v)", loop.failed.Load(), loop.sent.Load(), loop.first.Load())
+	if loop.failed.Load() != 0 {
+		t.Errorf("%d of %d idempotent GETs for unit-b's shards failed (first: %v); want none", loop.failed.Load(), loop.sent.Load(), loop.first.Load())
 	}
 	for _, unit := range units {
 		if ok, why := servedBy(sampleOf(declared[unit]), unit); !ok {
@@ -377,6 +357,84 @@ func TestRealRouterAndBackendProcesses(t *testing.T) {
 	}
 	if got := getShardMap(t, ns).Status.Epoch; got != before+2 {
 		t.Errorf("failover and failback took the epoch from %d to %d, want two steps", before, got)
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+
+	// The failover leader's process dies (SIGKILL): it cannot release the
+	// Lease, so another router leads only once the Lease expires, and then
+	// fails a unit over and back on its own.
+	holder := leaseHolder(t, ns)
+	deadUnit, _, _ := strings.Cut(holder, "_")
+	if routers[deadUnit] == nil {
+		t.Fatalf("Lease holder %q names no router of this test", holder)
+	}
+	var alive []string
+	for _, unit := range units {
+		if unit != deadUnit {
+			alive = append(alive, unit)
+		}
+	}
+	epoch := getShardMap(t, ns).Status.Epoch
+	killedAt := time.Now()
+	routers[deadUnit].kill(t)
+	t.Logf("SIGKILLed the failover leader, cafe-router %s (Lease holder %q)", deadUnit, holder)
+	var newHolder string
+	testenv.Eventually(t, 3*leaseDuration, "another router to take the Lease once it expires", func() (bool, string) {
+		newHolder = leaseHolder(t, ns)
+		unit, _, _ := strings.Cut(newHolder, "_")
+		return newHolder != "" && unit != deadUnit, "Lease holder " + newHolder
+	})
+	tookOver := time.Since(killedAt)
+	t.Logf("%q took the Lease %v after the leader was killed (lease duration %v)", newHolder, tookOver, leaseDuration)
+	if tookOver < leaseDuration-2*retryPeriod {
+		t.Errorf("the Lease changed hands %v after its holder was killed, before it could expire (%v)", tookOver, leaseDuration)
+	}
+	if got := getShardMap(t, ns).Status.Epoch; got != epoch {
+		t.Errorf("the leader change alone moved the epoch from %d to %d", epoch, got)
+	}
+
+	// The unit that fails over between the two routers left alive.
+	var victim string
+	for _, unit := range alive {
+		if scenario.FailoverTo[unit] != deadUnit {
+			victim = unit
+		}
+	}
+	target := scenario.FailoverTo[victim]
+	victimShards := sampleOf(declared[victim])
+	after := startGetLoop(alive, victimShards, func(router string, shard int) (int, string) {
+		r := get(router, shard)
+		return r.status, r.body
+	})
+	defer after.stop()
+	for _, b := range backends[victim] {
+		b.proc.kill(t)
+	}
+	testenv.Eventually(t, 15*time.Second, "the new leader to fail "+victim+" over to "+target, func() (bool, string) {
+		sm := getShardMap(t, ns)
+		return sm.Status.Epoch == epoch+1 && servedByInStatus(sm, victim) == target,
+			fmt.Sprintf("status epoch %d, %s served by %q", sm.Status.Epoch, victim, servedByInStatus(sm, victim))
+	})
+	testenv.Eventually(t, 5*time.Second, victim+"'s shards served by "+target+" from the routers alive", func() (bool, string) {
+		return servedFrom(alive, victimShards, target)
+	})
+	for _, b := range backends[victim] {
+		b.start(t)
+	}
+	testenv.Eventually(t, 15*time.Second, "the new leader to fail "+victim+" back", func() (bool, string) {
+		sm := getShardMap(t, ns)
+		return sm.Status.Epoch == epoch+2 && servedByInStatus(sm, victim) == victim,
+			fmt.Sprintf("status epoch %d, %s served by %q", sm.Status.Epoch, victim, servedByInStatus(sm, victim))
+	})
+	testenv.Eventually(t, 5*time.Second, victim+"'s shards served by "+victim+" again", func() (bool, string) {
+		return servedFrom(alive, victimShards, victim)
+	})
+	after.stop()
+	t.Logf("under the new leader: %d of %d idempotent GETs failed across %s's failover and failback (first: %v)", after.failed.Load(), after.sent.Load(), victim, after.first.Load())
+	if after.failed.Load() != 0 {
+		t.Errorf("%d of %d idempotent GETs for %s's shards failed under the new leader (first: %v); want none", after.failed.Load(), after.sent.Load(), victim, after.first.Load())
 	}
 }
 
@@ -387,17 +445,6 @@ func getShardMap(t *testing.T, ns string) *trafficv1alpha1.ShardMap {
 		t.Fatal(err)
 	}
 	return &sm
-}
-
-// freeAddr is a loopback address that was free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // waitListening waits until addr accepts connections.

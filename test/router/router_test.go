@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -226,38 +224,11 @@ func TestInvalidShardMapKeepsTheLastGoodOne(t *testing.T) {
 func TestDeadUnitFailsOverAndBack(t *testing.T) {
 	f := newFixture(t)
 	shards := sampleOf(declared["unit-b"])
-	var sent, failed atomic.Int64
-	var firstFailure atomic.Value
-	stopLoad := make(chan struct{})
-	var load sync.WaitGroup
-	for _, from := range units {
-		load.Add(1)
-		go func() {
-			defer load.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-stopLoad:
-					return
-				default:
-				}
-				a := f.get(from, shards[i%len(shards)], nil)
-				sent.Add(1)
-				if a.status != http.StatusOK {
-					failed.Add(1)
-					firstFailure.CompareAndSwap(nil, a.body)
-				}
-				time.Sleep(5 * time.Millisecond)
-			}
-		}()
-	}
-	defer func() {
-		select {
-		case <-stopLoad:
-		default:
-			close(stopLoad)
-		}
-		load.Wait()
-	}()
+	loop := startGetLoop(units, shards, func(router string, shard int) (int, string) {
+		a := f.get(router, shard, nil)
+		return a.status, a.body
+	})
+	defer loop.stop()
 
 	time.Sleep(300 * time.Millisecond)
 	before := f.shardMap().Status.Epoch
@@ -296,12 +267,11 @@ func TestDeadUnitFailsOverAndBack(t *testing.T) {
 			t.Errorf("status says unit-b is served by %q", row.ServedBy)
 		}
 	}
-	close(stopLoad)
-	load.Wait()
+	loop.stop()
 	t.Logf("failover: unit-b's requests served by unit-c %v after its backends died, shards moved %v after; %d of %d idempotent requests failed meanwhile (first: %v)",
-		servedTook, failoverTook, failed.Load(), sent.Load(), firstFailure.Load())
-	if failed.Load() != 0 {
-		t.Errorf("%d of %d idempotent requests failed while unit-b's endpoints were dead (first: %v); want none", failed.Load(), sent.Load(), firstFailure.Load())
+		servedTook, failoverTook, loop.failed.Load(), loop.sent.Load(), loop.first.Load())
+	if loop.failed.Load() != 0 {
+		t.Errorf("%d of %d idempotent requests failed while unit-b's endpoints were dead (first: %v); want none", loop.failed.Load(), loop.sent.Load(), loop.first.Load())
 	}
 
 	began = time.Now()
