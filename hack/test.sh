@@ -36,3 +36,8 @@ mapfile -t pkgs < <(grep -rl --include='*_test.go' '^//go:build integration' . |
 # One package at a time: each starts a whole control plane, and two of them
 # (plus the simulated kubelets) on a 2-core machine starve each other.
 go test -tags integration -count=1 -p 1 -timeout 40m "${pkgs[@]}"
+
+step "controllers against the real API server, with the race detector"
+# The controllers write in the background while a reconcile goes on; only a
+# real API server drives them through those paths at once.
+go test -race -tags integration -count=1 -p 1 -timeout 20m ./internal/controller/...

@@ -78,6 +78,9 @@ func (d *doneActions) report(r *Reconciler, set *appsv1alpha1.InPlaceSet) {
 // ends only when the manager stops (no reconciliation timeout is set).
 func (r *Reconciler) apply(ctx context.Context, ac applyContext, actions []podset.Action) error {
 	ac.done = &doneActions{pods: map[string][]string{}}
+	// The writes outlive the reconcile, which goes on to write the set's
+	// status into its own object: they get a copy.
+	ac.set = ac.set.DeepCopy()
 	var writes []func() error
 	var errs []error
 	for _, a := range actions {
