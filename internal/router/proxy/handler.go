@@ -242,10 +242,11 @@ type exchange struct {
 	// abort is set when a response was cut short, or never begun because
 	// the client went away: the client's connection must end so it cannot
 	// take a partial body for a whole one, nor a default status for an
-	// answer.
-	abort     bool
-	requestID string
-	rec       recorder
+	// answer. abortReason says why, for the metrics.
+	abort       bool
+	abortReason abortReason
+	requestID   string
+	rec         recorder
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -270,6 +271,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.logAccess(r, ex, routeName, elapsed)
 	}
 	abort := ex.abort
+	if abort {
+		h.metrics.aborted(routeName, ex.abortReason)
+	}
 	exchanges.Put(ex)
 	if abort {
 		abortResponse(w)

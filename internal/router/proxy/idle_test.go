@@ -10,6 +10,9 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // idleRouter is singleUnitRouter with server options.
@@ -79,7 +82,8 @@ func TestBodyIdleTimeoutClientStopsReading(t *testing.T) {
 					}
 				}
 			})
-			r := idleRouter(t, Options{}, ServerOptions{BodyIdleTimeout: 200 * time.Millisecond}, up)
+			metrics := newTestMetrics(t)
+			r := idleRouter(t, Options{Metrics: metrics}, ServerOptions{BodyIdleTimeout: 200 * time.Millisecond}, up)
 			c, err := net.Dial("tcp", r.addr)
 			if err != nil {
 				t.Fatal(err)
@@ -102,6 +106,7 @@ func TestBodyIdleTimeoutClientStopsReading(t *testing.T) {
 			if !errors.Is(err, io.ErrUnexpectedEOF) || n >= size {
 				t.Fatalf("client read %d of %d bytes, then %v; want the connection closed short", n, size, err)
 			}
+			waitAborted(t, metrics, abortClientStalled)
 		})
 	}
 }
@@ -114,6 +119,8 @@ func TestBodyIdleTimeoutClientStopsReading(t *testing.T) {
 func TestBodyIdleTimeoutUpstreamStalls(t *testing.T) {
 	o := Options{Upstream: TransportOptions{BodyIdleTimeout: 200 * time.Millisecond}}
 	t.Run("stalled", func(t *testing.T) {
+		o := o
+		o.Metrics = newTestMetrics(t)
 		up, ended := scriptedUpstream(t, func(c net.Conn) {
 			_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789")
 			_, _ = io.Copy(io.Discard, c) // until the router closes
@@ -139,6 +146,7 @@ func TestBodyIdleTimeoutUpstreamStalls(t *testing.T) {
 			t.Errorf("cut after %v with a 200ms body idle timeout", took)
 		}
 		waitEnded(t, ended, "upstream stalled")
+		waitAborted(t, o.Metrics, abortUpstreamStalled)
 	})
 	t.Run("slow but progressing", func(t *testing.T) {
 		up, _ := scriptedUpstream(t, func(c net.Conn) {
@@ -157,4 +165,39 @@ func TestBodyIdleTimeoutUpstreamStalls(t *testing.T) {
 			t.Fatalf("got %d %q, want the whole slow body", resp.StatusCode, body)
 		}
 	})
+}
+
+func newTestMetrics(t *testing.T) *Metrics {
+	t.Helper()
+	m, err := NewMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// waitAborted waits until the route's aborted-responses counter shows one
+// abort for want and none for any other reason.
+func waitAborted(t *testing.T, m *Metrics, want abortReason) {
+	t.Helper()
+	reasons := []abortReason{abortClientGone, abortClientStalled, abortUpstreamStalled, abortUpstreamBroken}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got := map[abortReason]float64{}
+		for _, r := range reasons {
+			got[r] = testutil.ToFloat64(m.aborts.WithLabelValues("accounts", string(r)))
+		}
+		if got[want] == 1 {
+			for _, r := range reasons {
+				if r != want && got[r] != 0 {
+					t.Fatalf("aborted responses %v; want one %s only", got, want)
+				}
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("aborted responses %v; want one %s", got, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -18,6 +18,7 @@ type Metrics struct {
 	refusals   *prometheus.CounterVec
 	newerEpoch *prometheus.CounterVec
 	failovers  *prometheus.CounterVec
+	aborts     *prometheus.CounterVec
 
 	// series caches the request counter and histogram of each label set:
 	// resolving them by label values hashes and locks on every request.
@@ -65,8 +66,12 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "cafe_router_failover_forwards_total",
 			Help: "Replayable requests this unit could not serve, sent to its failoverTo unit's router, by route and target unit.",
 		}, []string{"route", "target"}),
+		aborts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cafe_router_aborted_responses_total",
+			Help: "Responses cut short, their client connection closed, by route and reason: client_gone (before or while answering), client_stalled (stopped reading for the body idle timeout), upstream_stalled (sent no body for the body idle timeout), upstream_broken (reset or ended the body early).",
+		}, []string{"route", "reason"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.latency, m.ejections, m.refusals, m.newerEpoch, m.failovers} {
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.ejections, m.refusals, m.newerEpoch, m.failovers, m.aborts} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -130,6 +135,12 @@ func (m *Metrics) ejected(route string) {
 func (m *Metrics) Refused(reason string) {
 	if m != nil {
 		m.refusals.WithLabelValues(reason).Inc()
+	}
+}
+
+func (m *Metrics) aborted(route string, reason abortReason) {
+	if m != nil {
+		m.aborts.WithLabelValues(route, string(reason)).Inc()
 	}
 }
 

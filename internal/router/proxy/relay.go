@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 )
 
@@ -43,7 +44,7 @@ func (h *Handler) relay(ex *exchange, w http.ResponseWriter, r *http.Request, re
 		n, err := resp.Read(*buf)
 		if n > 0 {
 			if _, werr := ex.rec.Write((*buf)[:n]); werr != nil {
-				ex.err, ex.abort = werr, true
+				ex.err, ex.abort, ex.abortReason = werr, true, abortOf(werr, abortClientStalled, abortClientGone)
 				return
 			}
 			if streaming {
@@ -56,10 +57,28 @@ func (h *Handler) relay(ex *exchange, w http.ResponseWriter, r *http.Request, re
 		if err != nil {
 			// The client got a head promising a body it will not get
 			// whole: its connection must end.
-			ex.err, ex.abort = err, true
+			ex.err, ex.abort, ex.abortReason = err, true, abortOf(err, abortUpstreamStalled, abortUpstreamBroken)
 			return
 		}
 	}
+}
+
+// abortReason says why a response was cut short.
+type abortReason string
+
+const (
+	abortClientGone      abortReason = "client_gone"
+	abortClientStalled   abortReason = "client_stalled"
+	abortUpstreamStalled abortReason = "upstream_stalled"
+	abortUpstreamBroken  abortReason = "upstream_broken"
+)
+
+// abortOf tells a stall (a body idle deadline passed) from other failures.
+func abortOf(err error, stalled, other abortReason) abortReason {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return stalled
+	}
+	return other
 }
 
 // appendValue adds a field's value to header, in values' backing array

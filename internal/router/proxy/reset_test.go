@@ -117,7 +117,8 @@ func TestUpstreamResetMidBody(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			reset, resets := resettingUpstream(t, tc.partial)
-			r := singleUnitRouter(t, Options{Outlier: noEjection}, Route{Retries: RetryPolicy{Attempts: 2}}, reset)
+			metrics := newTestMetrics(t)
+			r := singleUnitRouter(t, Options{Outlier: noEjection, Metrics: metrics}, Route{Retries: RetryPolicy{Attempts: 2}}, reset)
 			c, err := net.Dial("tcp", r.addr)
 			if err != nil {
 				t.Fatal(err)
@@ -152,6 +153,7 @@ func TestUpstreamResetMidBody(t *testing.T) {
 			if n := resets.Load(); n != 1 {
 				t.Errorf("upstream saw %d requests, want 1 (a response begun is never retried)", n)
 			}
+			waitAborted(t, metrics, abortUpstreamBroken)
 		})
 	}
 }

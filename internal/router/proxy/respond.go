@@ -70,7 +70,7 @@ func (h *Handler) proxyError(ex *exchange, err error) {
 		// response with a made-up 200 that a client still reading would
 		// take for the upstream's success.
 		ex.rec.status = 499
-		ex.abort = true
+		ex.abort, ex.abortReason = true, abortClientGone
 	case ex.pastDeadline():
 		// Before a body error: the deadline interrupts a stalled body.
 		h.reject(ex, http.StatusGatewayTimeout, fmt.Sprintf("route %q did not answer within its %v request timeout", ex.route.Name, ex.route.Timeouts.Request))

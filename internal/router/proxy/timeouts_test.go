@@ -119,7 +119,8 @@ func TestClientGoneCancelsExchange(t *testing.T) {
 				gone <- -1
 			}
 		})
-		r := singleUnitRouter(t, Options{Outlier: noEjection}, Route{}, b.addr())
+		metrics := newTestMetrics(t)
+		r := singleUnitRouter(t, Options{Outlier: noEjection, Metrics: metrics}, Route{}, b.addr())
 		c, err := net.Dial("tcp", r.addr)
 		if err != nil {
 			t.Fatal(err)
@@ -130,6 +131,7 @@ func TestClientGoneCancelsExchange(t *testing.T) {
 		if d := <-gone; d < 0 || d > time.Second {
 			t.Errorf("body %q: the upstream request was cancelled after %v (-1: not within 3s)", body, d)
 		}
+		waitAborted(t, metrics, abortClientGone)
 	}
 }
 
