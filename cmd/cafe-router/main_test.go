@@ -122,17 +122,7 @@ func TestStandaloneRouters(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, resp.Header.Get("X-Cafe-Unit"), string(body)
 	}
-	eventually := func(what string, cond func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s", what)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
-	eventually("readiness", func() bool {
+	waitFor(t, "readiness", func() bool {
 		code, _, _ := get("http://" + admin["east"] + "/readyz")
 		return code == http.StatusOK
 	})
@@ -159,7 +149,7 @@ func TestStandaloneRouters(t *testing.T) {
 
 	// Drain east: both routers reload and send east's shards west.
 	write(2, "Down")
-	eventually("east's shards served by west at both routers", func() bool {
+	waitFor(t, "east's shards served by west at both routers", func() bool {
 		u1, _ := shardOf(eastRouter, "U10")
 		u2, _ := shardOf(westRouter, "U10")
 		return u1 == "west" && u2 == "west"
@@ -169,7 +159,7 @@ func TestStandaloneRouters(t *testing.T) {
 	if err := os.WriteFile(file, []byte("shardMaps: [{name: users, shards: 0}]\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	eventually("both routers to refuse the broken file", func() bool {
+	waitFor(t, "both routers to refuse the broken file", func() bool {
 		return strings.Count(logs.String(), "configuration refused; the last good one stays in force") >= 2
 	})
 	if unit, body := shardOf(eastRouter, "U10"); unit != "west" || body != "west-backend" {

@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	trafficv1alpha1 "github.com/cafe-dev/cafe/api/traffic/v1alpha1"
+	"github.com/cafe-dev/cafe/internal/platform"
 	"github.com/cafe-dev/cafe/internal/router/proxy"
 	"github.com/cafe-dev/cafe/internal/testenv"
 	"github.com/cafe-dev/cafe/test/router/netlab"
@@ -132,7 +133,7 @@ func (b *procBackend) start(t *testing.T) {
 	t.Helper()
 	b.proc = startProc(t, "backend "+b.Name, []string{backendEnv + "=" + b.Name, backendAddrEnv + "=" + b.Addr()}, b.log,
 		"ip", "netns", "exec", b.Unit.Netns, b.bin)
-	if err := waitListening(b.Addr(), 10*time.Second); err != nil {
+	if err := platform.WaitListening(b.Addr(), 10*time.Second); err != nil {
 		t.Fatalf("backend %s (pid %d): %v\n%s", b.Name, b.proc.pid(), err, b.log.String())
 	}
 	if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", b.proc.pid())); err != nil || exe != b.bin {
@@ -445,20 +446,4 @@ func getShardMap(t *testing.T, ns string) *trafficv1alpha1.ShardMap {
 		t.Fatal(err)
 	}
 	return &sm
-}
-
-// waitListening waits until addr accepts connections.
-func waitListening(addr string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s did not accept connections within %v: %w", addr, timeout, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

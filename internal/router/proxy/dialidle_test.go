@@ -70,10 +70,7 @@ func TestDialTimeoutBoundsAnUpstreamThatNeverAnswers(t *testing.T) {
 func TestIdleClientConnectionIsClosed(t *testing.T) {
 	const idle = 200 * time.Millisecond
 	b := newBackend(t, "a", nil)
-	l := listenLoopback(t)
-	r := startRouter(t, l, Options{Unit: "a"}, ServerOptions{IdleTimeout: idle})
-	r.SetShardMap("users", compile(t, twoUnitMap(1, l.Addr().String(), "127.0.0.1:1")))
-	r.SetEndpoints("accounts", []string{b.addr()})
+	r := idleRouter(t, Options{}, ServerOptions{IdleTimeout: idle}, b.addr())
 	c, err := net.Dial("tcp", r.addr)
 	if err != nil {
 		t.Fatal(err)

@@ -44,7 +44,7 @@ func startBackend(workers int) (*process, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	return p, addr, waitListening(addr, 10*time.Second)
+	return p, addr, platform.WaitListening(addr, 10*time.Second)
 }
 
 // routerConfig is a one-unit standalone configuration: every shard is
@@ -80,7 +80,7 @@ func startRouter(bin, dir, backend string, workers int) (*process, string, error
 	if err != nil {
 		return nil, "", err
 	}
-	return p, addr, waitListening(addr, 10*time.Second)
+	return p, addr, platform.WaitListening(addr, 10*time.Second)
 }
 
 // nginxConfig is nginx as a plain reverse proxy with upstream keep-alive,
@@ -128,5 +128,5 @@ func startNginx(bin, dir, backend string, workers int) (*process, string, error)
 	if err != nil {
 		return nil, "", err
 	}
-	return p, addr, waitListening(addr, 10*time.Second)
+	return p, addr, platform.WaitListening(addr, 10*time.Second)
 }
