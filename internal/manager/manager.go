@@ -22,6 +22,7 @@ import (
 	trafficv1alpha1 "github.com/cafe-dev/cafe/api/traffic/v1alpha1"
 	"github.com/cafe-dev/cafe/internal/controller/cafedeployment"
 	"github.com/cafe-dev/cafe/internal/controller/inplaceset"
+	"github.com/cafe-dev/cafe/internal/controller/serving"
 )
 
 // Options configure the manager.
@@ -37,7 +38,9 @@ type Options struct {
 	Namespace string
 	// Concurrency is the number of parallel reconciles per controller.
 	Concurrency int
-	// QPS and Burst of the controllers' API client.
+	// QPS and Burst of each controller's API client: like
+	// kube-controller-manager's --kube-api-qps, the limit applies to every
+	// controller on its own.
 	QPS   float32
 	Burst int
 }
@@ -102,8 +105,13 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create the controller manager: %w", err)
 	}
+	clientFor := func(controller string) (client.Client, error) { return controllerClient(mgr, cfg, controller) }
+	ipsClient, err := clientFor("inplaceset-controller")
+	if err != nil {
+		return nil, err
+	}
 	ips := &inplaceset.Reconciler{
-		Client:    mgr.GetClient(),
+		Client:    ipsClient,
 		APIReader: mgr.GetAPIReader(),
 		Scheme:    scheme,
 		Recorder:  mgr.GetEventRecorderFor("inplaceset-controller"),
@@ -111,8 +119,19 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	if err := ips.SetupWithManager(mgr, o.Concurrency); err != nil {
 		return nil, err
 	}
+	servingClient, err := clientFor("serving-controller")
+	if err != nil {
+		return nil, err
+	}
+	if err := (&serving.Reconciler{Client: servingClient}).SetupWithManager(mgr, o.Concurrency); err != nil {
+		return nil, err
+	}
+	cdClient, err := clientFor("cafedeployment-controller")
+	if err != nil {
+		return nil, err
+	}
 	cd := &cafedeployment.Reconciler{
-		Client:    mgr.GetClient(),
+		Client:    cdClient,
 		APIReader: mgr.GetAPIReader(),
 		Scheme:    scheme,
 		Recorder:  mgr.GetEventRecorderFor("cafedeployment-controller"),
@@ -121,6 +140,25 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		return nil, err
 	}
 	return mgr, nil
+}
+
+// controllerClient gives one controller an API client of its own that reads
+// from the manager's shared cache. Its requests carry the controller's name
+// in their user agent, and it has its own QPS budget, as each of
+// kube-controller-manager's controllers does: one controller's burst of
+// writes does not hold another's back.
+func controllerClient(mgr ctrl.Manager, cfg *rest.Config, controller string) (client.Client, error) {
+	cfg = rest.CopyConfig(cfg)
+	cfg.UserAgent = rest.DefaultKubernetesUserAgent() + "/" + controller
+	c, err := client.New(cfg, client.Options{
+		Scheme: mgr.GetScheme(),
+		Mapper: mgr.GetRESTMapper(),
+		Cache:  &client.CacheOptions{Reader: mgr.GetCache()},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create the %s's API client: %w", controller, err)
+	}
+	return c, nil
 }
 
 func orDisabled(addr string) string {

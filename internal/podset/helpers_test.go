@@ -52,12 +52,13 @@ func readyFor(d time.Duration) func(*Pod) {
 	return func(p *Pod) { p.Ready = true; p.ReadySince = t0.Add(-d) }
 }
 
-// outOfTraffic sets the serving condition False d ago, with the pod's
-// address gone from (or still in) the endpoints.
+// outOfTraffic sets the serving condition False d ago, for an update, with
+// the pod's address gone from (or still in) the endpoints.
 func outOfTraffic(d time.Duration, leftEndpoints bool) func(*Pod) {
 	return func(p *Pod) {
 		p.Serving = corev1.ConditionFalse
 		p.ServingSince = t0.Add(-d)
+		p.ServingReason = ServingUpdate
 		p.OutOfEndpoints = leftEndpoints
 	}
 }
@@ -69,6 +70,15 @@ func deleting(p *Pod)   { p.Deleting = true }
 func failed(p *Pod)     { p.Phase = corev1.PodFailed; p.Ready = false }
 func inProgress(p *Pod) { p.InPlaceInProgress = true; p.Ready = false }
 
+// outFor changes why the pod went out of traffic.
+func outFor(reason ServingReason) func(*Pod) {
+	return func(p *Pod) { p.ServingReason = reason }
+}
+
 func restartRequested(token string) func(*Pod) {
 	return func(p *Pod) { p.RestartRequested = token }
+}
+
+func handled(token string) func(*Pod) {
+	return func(p *Pod) { p.RestartHandled = token }
 }

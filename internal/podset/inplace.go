@@ -44,8 +44,9 @@ func withoutInPlaceFields(t corev1.PodTemplateSpec) *corev1.PodTemplateSpec {
 // whose image differs from the pod's. It names only what changes, so it
 // neither resets fields others manage nor fights the kubelet.
 //
-// The patch carries the pod's UID, so it fails instead of changing a pod
-// that was deleted and recreated under the same name since it was observed.
+// The patch carries the pod's UID and resourceVersion, so it fails instead
+// of changing a pod that was recreated under the same name, or changed at
+// all (put back into traffic, say), since it was observed.
 // Send it with types.StrategicMergePatchType. The caller must have checked
 // InPlaceUpdatable(old, updated).
 func PodPatchForInPlace(pod *corev1.Pod, old, updated *corev1.PodTemplateSpec, revisionLabel, revision string) ([]byte, error) {
@@ -58,6 +59,9 @@ func PodPatchForInPlace(pod *corev1.Pod, old, updated *corev1.PodTemplateSpec, r
 	metadata := map[string]any{}
 	if pod.UID != "" {
 		metadata["uid"] = pod.UID
+	}
+	if pod.ResourceVersion != "" {
+		metadata["resourceVersion"] = pod.ResourceVersion
 	}
 	if m := mapPatch(pod.Labels, old.Labels, wantLabels); len(m) > 0 {
 		metadata["labels"] = m

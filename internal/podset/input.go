@@ -111,6 +111,9 @@ type Pod struct {
 	// ServingSince is the serving condition's lastTransitionTime; when the
 	// condition is False it marks the start of the pod's drain.
 	ServingSince time.Time
+	// ServingReason is the serving condition's reason: why the pod went out
+	// of (or into) traffic.
+	ServingReason ServingReason
 
 	// HeldOut is true while a readiness gate of another component (a
 	// router, a service registry) is not True on the pod: Kubernetes keeps

@@ -26,7 +26,8 @@ import (
 // Hand-off: a pod is changed (updated, restarted) or removed (scale-in, stop,
 // recreation) only after its serving condition went False, its address left
 // the endpoints and the drain time passed; it goes back into traffic only
-// once its containers have been ready for minReadySeconds.
+// once its containers have been ready for minReadySeconds (see return.go for
+// who puts it back).
 //
 // Safety: taking an available live pod out of traffic is never allowed to
 // make more than MaxUnavailable live slots unavailable (missing slots count),
@@ -107,12 +108,19 @@ func (pl *planner) chooseUpdates() {
 	// found, created or picked at that revision.
 	wanted := min(max(in.Replicas-in.Partition, 0), len(pl.layout.live))
 	var old []*Pod
+	// pendingOld counts old pods with a write in flight: it may be the
+	// update that takes them to the update revision, so a new pod does not
+	// take their place in the partition's count.
+	pendingOld := 0
 	for _, i := range pl.layout.live {
 		if p, ok := pl.layout.owner[i]; ok {
 			if p.Revision == in.UpdateRevision {
 				wanted--
 			} else {
 				old = append(old, p)
+				if p.Pending {
+					pendingOld++
+				}
 			}
 		}
 	}
@@ -123,7 +131,7 @@ func (pl *planner) chooseUpdates() {
 	}
 	for _, i := range pl.layout.missing {
 		revision := replacement
-		if wanted > 0 {
+		if wanted > pendingOld {
 			revision = in.UpdateRevision
 			wanted--
 		}
@@ -238,7 +246,7 @@ func (pl *planner) changeInTraffic(p *Pod) {
 }
 
 // settle puts a pod that needs no change into traffic once its containers
-// have been ready for minReadySeconds.
+// have been ready for minReadySeconds, unless the serving controller does.
 func (pl *planner) settle(p *Pod) {
 	switch {
 	case p.Serving == corev1.ConditionTrue:
@@ -250,6 +258,8 @@ func (pl *planner) settle(p *Pod) {
 		pl.wait(Wait{Pod: p.Name, Reason: WaitMinReady,
 			Message: fmt.Sprintf("pod %s ready for %s of %s", p.Name, seconds(readyFor), seconds(pl.in.MinReady))})
 		pl.requeue(pl.in.MinReady - readyFor)
+	case ReturnedByServingController(p, pl.in.UpdateRevision):
+		pl.waitReturning(p)
 	default:
 		pl.act(SetServing{Name: p.Name, Serving: true, Reason: ServingReady})
 	}

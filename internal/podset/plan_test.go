@@ -160,10 +160,18 @@ func TestPlanReplacesEndedPods(t *testing.T) {
 			want: []Action{CreatePod{Index: 2, Revision: "v2"}},
 		},
 		{
-			name: "a new pod enters traffic once ready for minReadySeconds",
+			name: "a new pod at the update revision is the serving controller's to put into traffic",
 			input: with(baseInput(servingPod(0, "v2"), servingPod(1, "v2"),
 				servingPod(2, "v2", fresh, readyFor(10*time.Second))),
 				func(in *Input) { in.MinReady = 10 * time.Second }),
+			waits:   []WaitReason{WaitReturning},
+			message: "pod web-2 ready; the serving controller puts it back into traffic",
+		},
+		{
+			name: "a new pod below the partition enters traffic once ready for minReadySeconds",
+			input: with(baseInput(servingPod(0, "v1"), servingPod(1, "v1"),
+				servingPod(2, "v1", fresh, readyFor(10*time.Second))),
+				func(in *Input) { in.MinReady = 10 * time.Second; in.Partition = 3 }),
 			want: []Action{SetServing{Name: "web-2", Serving: true, Reason: ServingReady}},
 		},
 		{
@@ -219,10 +227,9 @@ func TestPlanInPlaceUpdateSteps(t *testing.T) {
 			requeue: 2 * time.Second,
 		},
 		{
-			name:  "(e) ready, it goes back into traffic; the next pod waits for the next plan",
+			name:  "(e) ready, the serving controller puts it back into traffic; the next pod waits for that",
 			input: baseInput(v1(0), v1(1), v2(2, outOfTraffic(9*time.Second, true), readyFor(time.Second))),
-			want:  []Action{SetServing{Name: "web-2", Serving: true, Reason: ServingReady}},
-			waits: []WaitReason{WaitMaxUnavailable},
+			waits: []WaitReason{WaitReturning, WaitMaxUnavailable},
 		},
 		{
 			name:  "a pod at the update revision that is back in traffic frees the budget",
@@ -233,7 +240,13 @@ func TestPlanInPlaceUpdateSteps(t *testing.T) {
 		{
 			name:  "a pod already at the update revision is never updated again",
 			input: baseInput(v2(0, outOfTraffic(time.Hour, true)), v2(1), v2(2)),
-			want:  []Action{SetServing{Name: "web-0", Serving: true, Reason: ServingReady}},
+			waits: []WaitReason{WaitReturning},
+		},
+		{
+			name: "a pod at the update revision taken out to be scaled in comes back by the plan when its slot is kept again",
+			input: with(baseInput(v2(0, outOfTraffic(time.Hour, true), outFor(ServingScaleIn)), v2(1), v2(2)),
+				func(in *Input) { in.Replicas = 3 }),
+			want: []Action{SetServing{Name: "web-0", Serving: true, Reason: ServingReady}},
 		},
 	})
 }
@@ -421,7 +434,6 @@ func TestPlanAvailabilityBudget(t *testing.T) {
 func TestPlanRestartAndStop(t *testing.T) {
 	v2 := func(i int, mods ...func(*Pod)) Pod { return servingPod(i, "v2", mods...) }
 	v1 := func(i int, mods ...func(*Pod)) Pod { return servingPod(i, "v1", mods...) }
-	handled := func(token string) func(*Pod) { return func(p *Pod) { p.RestartHandled = token } }
 	runPlanCases(t, []planCase{
 		{
 			name:  "a restart request takes the pod out of traffic",
@@ -439,9 +451,9 @@ func TestPlanRestartAndStop(t *testing.T) {
 			waits: []WaitReason{WaitInPlaceInProgress},
 		},
 		{
-			name:  "a restarted pod goes back into traffic",
-			input: baseInput(v2(0, restartRequested("a"), handled("a"), outOfTraffic(9*time.Second, true), readyFor(time.Second)), v2(1), v2(2)),
-			want:  []Action{SetServing{Name: "web-0", Serving: true, Reason: ServingReady}},
+			name:  "a restarted pod is the serving controller's to put back into traffic",
+			input: baseInput(v2(0, restartRequested("a"), handled("a"), outOfTraffic(9*time.Second, true), outFor(ServingRestart), readyFor(time.Second)), v2(1), v2(2)),
+			waits: []WaitReason{WaitReturning},
 		},
 		{
 			name:  "a restart gets the budget before the release",

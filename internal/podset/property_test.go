@@ -61,6 +61,7 @@ func randomPod(r *rand.Rand, name string, index int) Pod {
 		ReadySince:           t0.Add(-secondsUpTo(r, 10)),
 		Serving:              pick(r, corev1.ConditionTrue, corev1.ConditionTrue, corev1.ConditionFalse, ""),
 		ServingSince:         t0.Add(-secondsUpTo(r, 70)),
+		ServingReason:        pick(r, ServingUpdate, ServingRestart, ServingScaleIn, ServingStopped, ServingReady),
 		OutOfEndpoints:       r.Intn(2) == 0,
 		CannotLeaveEndpoints: r.Intn(10) == 0,
 		InPlaceInProgress:    r.Intn(10) == 0,
@@ -168,6 +169,12 @@ func checkPodAction(state *Input, p *Pod, a Action, live map[int]bool) error {
 				state.Now.Sub(p.ReadySince) < state.MinReady {
 				return fmt.Errorf("%s put into traffic before it was ready: %#v", p.Name, *p)
 			}
+			// The serving controller returns new pods and pods out for an
+			// update or a restart once they run the update revision.
+			if p.Revision == state.UpdateRevision && (p.Serving != corev1.ConditionFalse ||
+				p.ServingReason == ServingUpdate || p.ServingReason == ServingRestart) {
+				return fmt.Errorf("%s put into traffic by the plan; it is the serving controller's: %#v", p.Name, *p)
+			}
 			p.Serving = corev1.ConditionTrue
 			p.ServingSince = state.Now
 			return nil
@@ -184,6 +191,7 @@ func checkPodAction(state *Input, p *Pod, a Action, live map[int]bool) error {
 		wasInTraffic := isInTraffic(p)
 		p.Serving = corev1.ConditionFalse
 		p.ServingSince = state.Now
+		p.ServingReason = a.Reason
 		if wasInTraffic && !state.AllowEmpty && len(live) > 0 && countInTraffic(state) == 0 {
 			return fmt.Errorf("%s was the last pod in traffic", p.Name)
 		}

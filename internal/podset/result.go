@@ -63,6 +63,9 @@ const (
 	// WaitMinReady: a pod's containers are ready but not yet for
 	// minReadySeconds.
 	WaitMinReady WaitReason = "MinReadySeconds"
+	// WaitReturning: a pod is ready to go back into traffic and the serving
+	// controller, not the set's plan, puts it there (see Returnable).
+	WaitReturning WaitReason = "ReturningToTraffic"
 	// WaitMaxUnavailable: changing another pod would make more pods
 	// unavailable than maxUnavailable allows.
 	WaitMaxUnavailable WaitReason = "MaxUnavailable"

@@ -67,6 +67,12 @@ type simulation struct {
 	// views are what the shell still sees of pods whose last write has not
 	// shown yet, by pod name.
 	views map[string]laggedView
+	// stale are what the shell still sees of pods the serving controller
+	// put back into traffic, by pod name: not pending (the write is not the
+	// shell's), just old. A change the shell plans from such a view fails
+	// its resourceVersion precondition.
+	stale   map[string]laggedView
+	returns int
 }
 
 // laggedView is a pod as the shell saw it before a write, until the write
@@ -84,6 +90,7 @@ func newSimulation(t *testing.T, seed int64, sc scenario) *simulation {
 		pods:      map[string]*simPod{},
 		updatedTo: map[string]bool{},
 		views:     map[string]laggedView{},
+		stale:     map[string]laggedView{},
 		revision:  1,
 	}
 	s.spec = Input{
@@ -143,8 +150,15 @@ func (s *simulation) input() Input {
 		}
 		names[name] = true
 	}
+	for name, v := range s.stale {
+		if !s.now.Before(v.until) || s.pods[name] == nil {
+			delete(s.stale, name)
+		}
+	}
 	for _, name := range sortedKeys(names) {
 		if v, ok := s.views[name]; ok {
+			in.Pods = append(in.Pods, v.pod)
+		} else if v, ok := s.stale[name]; ok {
 			in.Pods = append(in.Pods, v.pod)
 		} else {
 			in.Pods = append(in.Pods, s.pods[name].Pod)
@@ -230,6 +244,11 @@ func (s *simulation) apply(actions []Action) {
 			if _, seen := s.views[name]; seen {
 				s.fatalf("%#v on a pod whose last write has not shown", a)
 			}
+			if _, old := s.stale[name]; old {
+				// Every pod write carries the resourceVersion the plan saw:
+				// the pod changed since, so the API server refuses it.
+				continue
+			}
 			s.lag(name, &s.pods[name].Pod)
 		}
 		switch a := a.(type) {
@@ -266,7 +285,7 @@ func (s *simulation) apply(actions []Action) {
 				}
 				p.Serving, p.handoff = corev1.ConditionFalse, "out"
 			}
-			p.ServingSince = s.now
+			p.ServingSince, p.ServingReason = s.now, a.Reason
 		case UpdateInPlace:
 			p := s.pods[a.Name]
 			key := fmt.Sprintf("%d@%s", p.uid, a.Revision)
@@ -283,6 +302,28 @@ func (s *simulation) apply(actions []Action) {
 			p.RestartHandled = a.Token
 			s.startInPlace(p)
 		}
+	}
+}
+
+// servingController puts pods back into traffic as the serving controller
+// does, from the pods as they are; the shell often sees that late.
+func (s *simulation) servingController() {
+	for _, name := range s.names() {
+		p := s.pods[name]
+		if _, pending := s.views[name]; pending {
+			continue // its watch shows the pod as the shell's write left it
+		}
+		if ok, _ := Returnable(&p.Pod, s.spec.UpdateRevision, s.spec.MinReady, s.now); !ok {
+			continue
+		}
+		if p.handoff == "in" {
+			s.fatalf("%s put into traffic twice", p.Name)
+		}
+		if s.r.Intn(3) == 0 {
+			s.stale[name] = laggedView{pod: p.Pod, until: s.now.Add(time.Duration(1+s.r.Intn(2)) * time.Second)}
+		}
+		p.Serving, p.ServingSince, p.ServingReason, p.handoff = corev1.ConditionTrue, s.now, ServingReady, "in"
+		s.returns++
 	}
 }
 
@@ -378,7 +419,7 @@ func (s *simulation) user() {
 // endpoints caught up, no action planned and nothing waited for but the
 // two waits that only the user can end.
 func (s *simulation) settled(res Result) bool {
-	if len(res.Actions) > 0 || len(s.views) > 0 {
+	if len(res.Actions) > 0 || len(s.views) > 0 || len(s.stale) > 0 {
 		return false
 	}
 	for _, w := range res.Waiting {
@@ -465,6 +506,7 @@ func (s *simulation) run(chaosSteps, bound int) {
 	for step := 0; step < chaosSteps; step++ {
 		s.user()
 		s.kubelet()
+		s.servingController()
 		res := s.shellPass()
 		s.checkSteadyBudget(res)
 		s.now = s.now.Add(time.Second)
@@ -475,6 +517,7 @@ func (s *simulation) run(chaosSteps, bound int) {
 			s.fatalf("did not settle within %d steps", bound)
 		}
 		s.kubelet()
+		s.servingController()
 		res := s.shellPass()
 		if s.settled(res) {
 			s.checkSettled(res)

@@ -113,7 +113,10 @@ func (r *Reconciler) send(ctx context.Context, ac applyContext, writes []func() 
 			defer wg.Done()
 			r.writeSlots <- struct{}{}
 			defer func() { <-r.writeSlots }()
-			if err := write(); err != nil {
+			// A conflict needs no retry: the pod stays pending until the
+			// cache shows the change that caused it, whose event brings
+			// the set back.
+			if err := write(); err != nil && !apierrors.IsConflict(err) {
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()
@@ -162,8 +165,14 @@ func (r *Reconciler) prepare(ctx context.Context, ac applyContext, a podset.Acti
 		}
 		r.expect.deleted(set, pod.Name, r.Now())
 		return func() error {
-			if err := r.Client.Delete(ctx, pod.DeepCopy(), client.Preconditions{UID: &pod.UID}); err != nil && !apierrors.IsNotFound(err) {
+			// Deleted only as planned: the pod must not have changed since.
+			err := r.Client.Delete(ctx, pod.DeepCopy(), client.Preconditions{UID: &pod.UID, ResourceVersion: &pod.ResourceVersion})
+			if apierrors.IsConflict(err) {
+				r.expect.changed(set, pod.Name, pod.ResourceVersion, r.Now())
+			} else if err != nil && !apierrors.IsNotFound(err) {
 				r.expect.forget(set, pod.Name)
+			}
+			if err != nil && !apierrors.IsNotFound(err) {
 				return fmt.Errorf("delete pod %s: %w", pod.Name, err)
 			}
 			ac.done.add("DeletedPod", "deleted ("+string(a.Reason)+handoffNote(a.Handoff)+")", pod.Name)
@@ -175,7 +184,7 @@ func (r *Reconciler) prepare(ctx context.Context, ac applyContext, a podset.Acti
 			return nil, nil
 		}
 		r.expect.changed(set, pod.Name, pod.ResourceVersion, r.Now())
-		return func() error { return r.setServing(ctx, set, pod, a.Serving, string(a.Reason)) }, nil
+		return func() error { return r.setServing(ctx, set, pod, a.Serving, a.Reason) }, nil
 	case podset.UpdateInPlace:
 		pod := ac.pods[a.Name]
 		old, updated := ac.templates[pod.Labels[appsv1alpha1.RevisionLabel]], ac.templates[a.Revision]
@@ -226,37 +235,26 @@ func (r *Reconciler) patchPod(ctx context.Context, set *appsv1alpha1.InPlaceSet,
 }
 
 // setServing moves a pod in or out of traffic through CAFE's readiness gate.
-func (r *Reconciler) setServing(ctx context.Context, set *appsv1alpha1.InPlaceSet, pod *corev1.Pod, serving bool, reason string) error {
-	err := r.patchServing(ctx, set, pod, serving, reason, false)
-	if apierrors.IsConflict(err) {
-		// The pod changed since it was read, so the Ready it implied may be
-		// stale: write the gate alone and leave Ready to the kubelet. The
-		// pod stays pending until the cache shows it changed.
-		r.expect.changed(set, pod.Name, pod.ResourceVersion, r.Now())
-		err = r.patchServing(ctx, set, pod, serving, reason, true)
-	}
-	if err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("set %s=%v on pod %s: %w", appsv1alpha1.ServingCondition, serving, pod.Name, err)
-	}
-	return nil
-}
-
-func (r *Reconciler) patchServing(ctx context.Context, set *appsv1alpha1.InPlaceSet, pod *corev1.Pod, serving bool, reason string, gateOnly bool) error {
-	patch, err := servingPatch(pod, serving, reason, time.Now(), gateOnly)
+func (r *Reconciler) setServing(ctx context.Context, set *appsv1alpha1.InPlaceSet, pod *corev1.Pod, serving bool, reason podset.ServingReason) error {
+	patch, err := ServingPatch(pod, serving, reason, time.Now())
 	if err != nil {
 		return err
 	}
 	answer := pod.DeepCopy()
 	err = r.Client.Status().Patch(ctx, answer, client.RawPatch(types.StrategicMergePatchType, patch))
 	r.expect.settle(set, pod, answer, err)
-	return err
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("set %s=%v on pod %s: %w", appsv1alpha1.ServingCondition, serving, pod.Name, err)
+	}
+	return nil
 }
 
 // restartPatch restarts a pod's containers in place with only the Pod API:
 // each container's image switches between the reference its revision's
 // template names and the digest the node reported for it (the same image),
 // which the kubelet treats as a changed container and restarts. The handled
-// token is recorded in the same write.
+// token is recorded in the same write, which carries the pod's
+// resourceVersion: it restarts the pod only as the plan saw it.
 func restartPatch(pod *corev1.Pod, template *corev1.PodTemplateSpec, token string) ([]byte, error) {
 	reported := map[string]string{}
 	for _, s := range pod.Status.ContainerStatuses {
@@ -279,8 +277,9 @@ func restartPatch(pod *corev1.Pod, template *corev1.PodTemplateSpec, token strin
 	}
 	return json.Marshal(map[string]any{
 		"metadata": map[string]any{
-			"uid":         pod.UID,
-			"annotations": map[string]string{appsv1alpha1.RestartHandledAnnotation: token},
+			"uid":             pod.UID,
+			"resourceVersion": pod.ResourceVersion,
+			"annotations":     map[string]string{appsv1alpha1.RestartHandledAnnotation: token},
 		},
 		"spec": map[string]any{"containers": containers},
 	})

@@ -112,7 +112,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, err
 	}
 
-	updateRev := revisionName(&set, &set.Spec.Template)
+	updateRev := UpdateRevision(&set)
 	if err := r.ensureRevision(ctx, &set, updateRev); err != nil {
 		return ctrl.Result{}, err
 	}
@@ -150,7 +150,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	in := podset.Input{
 		Replicas:         replicas,
 		Partition:        int(derefInt32(set.Spec.Partition, 0)),
-		MinReady:         minReady(&set),
+		MinReady:         MinReady(&set),
 		MaxUnavailable:   maxUnavailable,
 		Policy:           podset.UpdatePolicy(set.Spec.UpdatePolicy),
 		Drain:            time.Duration(derefInt32(set.Spec.TrafficHandoff.DrainSeconds, appsv1alpha1.DefaultDrainSeconds)) * time.Second,

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 
 	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
@@ -91,9 +92,12 @@ func (e *expectations) gone(set *appsv1alpha1.InPlaceSet, pod string, uid types.
 
 // settle ends a change expectation the cache will never meet: the write
 // failed, or changed nothing (the API server answered with the resource
-// version the pod had, and sends no event).
+// version the pod had, and sends no event). A write refused as a conflict
+// keeps its expectation: the pod changed since it was planned from, and it
+// stays pending until the cache shows how, rather than being planned again
+// from the same old state.
 func (e *expectations) settle(set *appsv1alpha1.InPlaceSet, before, answer *corev1.Pod, err error) {
-	if err != nil || answer.ResourceVersion == before.ResourceVersion {
+	if (err != nil && !apierrors.IsConflict(err)) || (err == nil && answer.ResourceVersion == before.ResourceVersion) {
 		e.forget(set, before.Name)
 	}
 }

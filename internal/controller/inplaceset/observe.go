@@ -62,22 +62,30 @@ func isTrue(b *bool) bool { return b != nil && *b }
 
 // podInput maps a pod to the planner's view of it.
 func podInput(pod *corev1.Pod, eps endpointsView) podset.Pod {
+	p := ObservePod(pod)
+	p.OutOfEndpoints = !eps.listed[pod.Name]
+	p.CannotLeaveEndpoints = eps.cannotLeave[pod.Name]
+	return p
+}
+
+// ObservePod maps what a pod shows of itself to the planner's view of it;
+// where its address is listed (endpoints) is not in the pod and is left
+// out.
+func ObservePod(pod *corev1.Pod) podset.Pod {
 	index, err := strconv.Atoi(pod.Labels[appsv1alpha1.InstanceIndexLabel])
 	if err != nil || index < 0 {
 		index = -1 // not a slot of the set: the planner removes it as surplus
 	}
 	p := podset.Pod{
-		Name:                 pod.Name,
-		Index:                index,
-		Revision:             pod.Labels[appsv1alpha1.RevisionLabel],
-		Phase:                pod.Status.Phase,
-		Deleting:             pod.DeletionTimestamp != nil,
-		OutOfEndpoints:       !eps.listed[pod.Name],
-		CannotLeaveEndpoints: eps.cannotLeave[pod.Name],
-		InPlaceInProgress:    inPlaceInProgress(pod),
-		RestartRequested:     pod.Annotations[appsv1alpha1.RestartRequestedAnnotation],
-		RestartHandled:       pod.Annotations[appsv1alpha1.RestartHandledAnnotation],
-		Serving:              corev1.ConditionUnknown,
+		Name:              pod.Name,
+		Index:             index,
+		Revision:          pod.Labels[appsv1alpha1.RevisionLabel],
+		Phase:             pod.Status.Phase,
+		Deleting:          pod.DeletionTimestamp != nil,
+		InPlaceInProgress: inPlaceInProgress(pod),
+		RestartRequested:  pod.Annotations[appsv1alpha1.RestartRequestedAnnotation],
+		RestartHandled:    pod.Annotations[appsv1alpha1.RestartHandledAnnotation],
+		Serving:           corev1.ConditionUnknown,
 	}
 	p.HeldOut = heldOutByOthers(pod)
 	for _, c := range pod.Status.Conditions {
@@ -90,6 +98,7 @@ func podInput(pod *corev1.Pod, eps endpointsView) podset.Pod {
 		case appsv1alpha1.ServingCondition:
 			p.Serving = c.Status
 			p.ServingSince = c.LastTransitionTime.Time
+			p.ServingReason = podset.ServingReason(c.Reason)
 		}
 	}
 	return p
@@ -146,7 +155,7 @@ func normalizeImage(ref string) string {
 	return name + rest
 }
 
-// minReady converts the spec's seconds.
-func minReady(set *appsv1alpha1.InPlaceSet) time.Duration {
+// MinReady is the set's minReadySeconds as a duration.
+func MinReady(set *appsv1alpha1.InPlaceSet) time.Duration {
 	return time.Duration(set.Spec.MinReadySeconds) * time.Second
 }

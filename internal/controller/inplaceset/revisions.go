@@ -20,6 +20,11 @@ func revisionName(set *appsv1alpha1.InPlaceSet, t *corev1.PodTemplateSpec) strin
 	return revision.Name(set.Name, t)
 }
 
+// UpdateRevision is the revision the set's pods move to: its template's.
+func UpdateRevision(set *appsv1alpha1.InPlaceSet) string {
+	return revisionName(set, &set.Spec.Template)
+}
+
 // ensureRevision makes sure the ControllerRevision holding the set's current
 // template exists: a pod that dies at an older revision is recreated from it.
 func (r *Reconciler) ensureRevision(ctx context.Context, set *appsv1alpha1.InPlaceSet, name string) error {

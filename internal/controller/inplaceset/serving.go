@@ -7,9 +7,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
+	"github.com/cafe-dev/cafe/internal/podset"
 )
 
-// servingPatch is the status patch that sets CAFE's serving condition and,
+// ServingPatch is the status patch that sets CAFE's serving condition and,
 // in the same write, the pod's Ready condition where the kubelet's rule
 // (Ready = containers ready and every readiness gate True) already decides
 // it. Writing Ready along with the gate takes the pod out of (or back into)
@@ -19,11 +20,11 @@ import (
 //
 // Ready=False is always right once the gate is False. Ready=True is written
 // only when the pod as read says its containers are ready and all its other
-// gates are True; that patch carries the pod's resourceVersion, so the API
-// server refuses it (a conflict) if anything changed since it was read; the
-// caller then writes the gate alone (gateOnly) and leaves Ready to the
-// kubelet.
-func servingPatch(pod *corev1.Pod, serving bool, reason string, now time.Time, gateOnly bool) ([]byte, error) {
+// gates are True. The patch carries the pod's resourceVersion: the API
+// server refuses it (a conflict) if anything changed since the pod was read,
+// so neither the Ready it implies nor the decision to write it is ever
+// applied to a pod it was not made for.
+func ServingPatch(pod *corev1.Pod, serving bool, reason podset.ServingReason, now time.Time) ([]byte, error) {
 	status := corev1.ConditionFalse
 	if serving {
 		status = corev1.ConditionTrue
@@ -35,15 +36,14 @@ func servingPatch(pod *corev1.Pod, serving bool, reason string, now time.Time, g
 		"reason":             reason,
 		"lastTransitionTime": stamp,
 	}}
-	meta := map[string]any{"uid": pod.UID}
-	if ready, ok := readyWithGate(pod, serving); ok && !gateOnly && conditionStatus(pod, corev1.PodReady) != ready {
+	meta := map[string]any{"uid": pod.UID, "resourceVersion": pod.ResourceVersion}
+	if ready, ok := readyWithGate(pod, serving); ok && conditionStatus(pod, corev1.PodReady) != ready {
 		c := map[string]any{"type": corev1.PodReady, "status": ready, "lastTransitionTime": stamp}
 		if ready == corev1.ConditionFalse {
 			c["reason"] = "ReadinessGatesNotReady"
 			c["message"] = "the status of pod readiness gate \"" + appsv1alpha1.ServingCondition + "\" is not \"True\""
 		} else {
 			c["reason"], c["message"] = nil, nil // drop the old False's explanation
-			meta["resourceVersion"] = pod.ResourceVersion
 		}
 		conditions = append(conditions, c)
 	}

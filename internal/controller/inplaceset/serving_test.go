@@ -29,41 +29,35 @@ func TestServingPatchWritesReadyOnlyWhereTheKubeletsRuleDecidesIt(t *testing.T) 
 	tests := []struct {
 		name     string
 		pod      *corev1.Pod
-		serving  bool
-		gateOnly bool
-		// wantReady is the pod's Ready after the patch; wantRV whether the
-		// patch is conditional on the resourceVersion.
+		serving bool
+		// wantReady is the pod's Ready after the patch.
 		wantReady corev1.ConditionStatus
-		wantRV    bool
 	}{
 		{"out of traffic: Ready goes False with the gate", pod(cafe, map[corev1.PodConditionType]corev1.ConditionStatus{
 			corev1.ContainersReady: "True", corev1.PodReady: "True", appsv1alpha1.ServingCondition: "True"}),
-			false, false, "False", false},
+			false, "False"},
 		{"out of traffic, Ready already False: left as it is", pod(cafe, map[corev1.PodConditionType]corev1.ConditionStatus{
 			corev1.ContainersReady: "False", corev1.PodReady: "False"}),
-			false, false, "False", false},
+			false, "False"},
 		{"back, containers ready: Ready True, conditional", pod(cafe, map[corev1.PodConditionType]corev1.ConditionStatus{
 			corev1.ContainersReady: "True", corev1.PodReady: "False", appsv1alpha1.ServingCondition: "False"}),
-			true, false, "True", true},
+			true, "True"},
 		{"back, containers not ready: Ready left to the kubelet", pod(cafe, map[corev1.PodConditionType]corev1.ConditionStatus{
 			corev1.ContainersReady: "False", corev1.PodReady: "False"}),
-			true, false, "False", false},
+			true, "False"},
 		{"back, another gate False: Ready left to the kubelet", pod(append(cafe, otherGate), map[corev1.PodConditionType]corev1.ConditionStatus{
 			corev1.ContainersReady: "True", corev1.PodReady: "False", otherGate: "False"}),
-			true, false, "False", false},
+			true, "False"},
 		{"back, another gate True: Ready True", pod(append(cafe, otherGate), map[corev1.PodConditionType]corev1.ConditionStatus{
 			corev1.ContainersReady: "True", corev1.PodReady: "False", otherGate: "True"}),
-			true, false, "True", true},
+			true, "True"},
 		{"pod without CAFE's gate: Ready not CAFE's to decide", pod(nil, map[corev1.PodConditionType]corev1.ConditionStatus{
 			corev1.ContainersReady: "True", corev1.PodReady: "True"}),
-			false, false, "True", false},
-		{"gate only (after a conflict): Ready untouched", pod(cafe, map[corev1.PodConditionType]corev1.ConditionStatus{
-			corev1.ContainersReady: "True", corev1.PodReady: "False"}),
-			true, true, "False", false},
+			false, "True"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			patch, err := servingPatch(tc.pod, tc.serving, "Test", now, tc.gateOnly)
+			patch, err := ServingPatch(tc.pod, tc.serving, "Test", now)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -73,11 +67,8 @@ func TestServingPatchWritesReadyOnlyWhereTheKubeletsRuleDecidesIt(t *testing.T) 
 			if err := json.Unmarshal(patch, &meta); err != nil {
 				t.Fatal(err)
 			}
-			if meta.Metadata["uid"] != "uid-1" {
-				t.Errorf("patch does not pin the pod's UID: %s", patch)
-			}
-			if _, hasRV := meta.Metadata["resourceVersion"]; hasRV != tc.wantRV {
-				t.Errorf("conditional on resourceVersion = %v, want %v: %s", hasRV, tc.wantRV, patch)
+			if meta.Metadata["uid"] != "uid-1" || meta.Metadata["resourceVersion"] != "42" {
+				t.Errorf("patch does not pin the pod's UID and resourceVersion: %s", patch)
 			}
 			got := applyPatch(t, tc.pod, patch)
 			want := corev1.ConditionFalse

@@ -1,0 +1,160 @@
+// Package serving is the serving controller: it puts the pods of
+// InPlaceSets back into traffic once the change they left it for is done.
+//
+// CAFE's traffic hand-off writes three times per changed pod: its serving
+// condition False, the change, and the condition True once the new version
+// is ready. The InPlaceSet controller makes the first two, because they
+// spend the set's unavailability budget and only the set's plan can decide
+// them. The third depends on the pod alone (see podset.Returnable), so this
+// controller makes it, with its own API client and QPS budget, the way each
+// of kube-controller-manager's controllers has its own: a release's returns
+// do not queue behind the next pods' departures.
+package serving
+
+import (
+	"context"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
+	"github.com/cafe-dev/cafe/internal/controller/inplaceset"
+	"github.com/cafe-dev/cafe/internal/podevents"
+	"github.com/cafe-dev/cafe/internal/podset"
+)
+
+// Reconciler puts one pod back into traffic when it qualifies.
+type Reconciler struct {
+	// Client reads from the shared cache and writes pod status.
+	Client client.Client
+	// Now is the clock; tests may replace it.
+	Now func() time.Time
+}
+
+// +kubebuilder:rbac:groups=apps.cafe.dev,resources=inplacesets,verbs=list;watch
+// +kubebuilder:rbac:groups="",resources=pods,verbs=list;watch
+// +kubebuilder:rbac:groups="",resources=pods/status,verbs=patch
+
+// SetupWithManager registers the controller. It wakes for pods of
+// InPlaceSets that are out of traffic, and for every such pod of a set whose
+// template changed (a rollback can make a drained pod's own revision the
+// update revision again).
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
+	if r.Now == nil {
+		r.Now = time.Now
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("serving").
+		For(&corev1.Pod{}, builder.WithPredicates(podevents.Changed(), outOfTraffic())).
+		Watches(&appsv1alpha1.InPlaceSet{}, handler.EnqueueRequestsFromMapFunc(r.podsOutOfTraffic),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
+		Complete(r)
+}
+
+// Reconcile sets the pod's serving condition True if podset.Returnable says
+// so. Its write is conditional on the pod's resourceVersion; a conflict means
+// the pod changed since the cache showed it, and that change brings the pod
+// back here: nothing is retried from the old state.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var pod corev1.Pod
+	if err := r.Client.Get(ctx, req.NamespacedName, &pod); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	owner := ownerSet(&pod)
+	if owner == nil {
+		return ctrl.Result{}, nil
+	}
+	var set appsv1alpha1.InPlaceSet
+	if err := r.Client.Get(ctx, types.NamespacedName{Namespace: pod.Namespace, Name: owner.Name}, &set); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if set.UID != owner.UID || set.DeletionTimestamp != nil {
+		return ctrl.Result{}, nil
+	}
+	now := r.Now()
+	observed := inplaceset.ObservePod(&pod)
+	ok, after := podset.Returnable(&observed, inplaceset.UpdateRevision(&set), inplaceset.MinReady(&set), now)
+	if !ok {
+		return ctrl.Result{RequeueAfter: after}, nil
+	}
+	patch, err := inplaceset.ServingPatch(&pod, true, podset.ServingReady, now)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	err = r.Client.Status().Patch(ctx, &pod, client.RawPatch(types.StrategicMergePatchType, patch))
+	if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
+		return ctrl.Result{}, nil
+	}
+	return ctrl.Result{}, err
+}
+
+// podsOutOfTraffic maps a set whose template changed to its pods out of
+// traffic.
+func (r *Reconciler) podsOutOfTraffic(ctx context.Context, obj client.Object) []reconcile.Request {
+	set, ok := obj.(*appsv1alpha1.InPlaceSet)
+	if !ok {
+		return nil
+	}
+	selector, err := metav1.LabelSelectorAsSelector(set.Spec.Selector)
+	if err != nil {
+		return nil
+	}
+	var pods corev1.PodList
+	if err := r.Client.List(ctx, &pods, client.InNamespace(set.Namespace),
+		client.MatchingLabelsSelector{Selector: selector}, client.UnsafeDisableDeepCopy); err != nil {
+		return nil
+	}
+	var out []reconcile.Request
+	for i := range pods.Items {
+		pod := &pods.Items[i]
+		if metav1.IsControlledBy(pod, set) && !serving(pod) {
+			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(pod)})
+		}
+	}
+	return out
+}
+
+// outOfTraffic passes events of InPlaceSet pods whose serving condition is
+// not True: the only pods this controller may act on. A pod at rest in
+// traffic wakes nothing.
+func outOfTraffic() predicate.Funcs {
+	candidate := func(o client.Object) bool {
+		pod, ok := o.(*corev1.Pod)
+		return ok && ownerSet(pod) != nil && !serving(pod) && pod.DeletionTimestamp == nil
+	}
+	return predicate.Funcs{
+		CreateFunc:  func(e event.CreateEvent) bool { return candidate(e.Object) },
+		UpdateFunc:  func(e event.UpdateEvent) bool { return candidate(e.ObjectNew) },
+		DeleteFunc:  func(event.DeleteEvent) bool { return false },
+		GenericFunc: func(e event.GenericEvent) bool { return candidate(e.Object) },
+	}
+}
+
+func ownerSet(pod *corev1.Pod) *metav1.OwnerReference {
+	owner := metav1.GetControllerOf(pod)
+	if owner == nil || owner.Kind != "InPlaceSet" || owner.APIVersion != appsv1alpha1.GroupVersion.String() {
+		return nil
+	}
+	return owner
+}
+
+func serving(pod *corev1.Pod) bool {
+	for _, c := range pod.Status.Conditions {
+		if c.Type == appsv1alpha1.ServingCondition {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
