@@ -21,8 +21,8 @@ func main() {
 	flag.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader Lease (default: the pod's namespace)")
 	flag.StringVar(&o.Namespace, "namespace", "", "watch only this namespace (a namespace-scoped install); empty watches all")
 	flag.IntVar(&o.Concurrency, "concurrency", 8, "parallel reconciles per controller")
-	flag.Float64Var(&qps, "kube-api-qps", 100, "client QPS to the API server")
-	flag.IntVar(&o.Burst, "kube-api-burst", 200, "client burst to the API server")
+	flag.Float64Var(&qps, "kube-api-qps", 100, "client QPS to the API server, for each controller on its own")
+	flag.IntVar(&o.Burst, "kube-api-burst", 200, "client burst to the API server, for each controller on its own")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()

@@ -3,6 +3,7 @@
 package manager
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/cafe-dev/cafe/internal/controller/cafedeployment"
 	"github.com/cafe-dev/cafe/internal/controller/inplaceset"
 	"github.com/cafe-dev/cafe/internal/controller/serving"
+	"github.com/cafe-dev/cafe/internal/podindex"
 )
 
 // Options configure the manager.
@@ -105,6 +107,10 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create the controller manager: %w", err)
 	}
+	pods, err := podindex.NewLister(context.Background(), mgr.GetCache())
+	if err != nil {
+		return nil, err
+	}
 	clientFor := func(controller string) (client.Client, error) { return controllerClient(mgr, cfg, controller) }
 	ipsClient, err := clientFor("inplaceset-controller")
 	if err != nil {
@@ -112,6 +118,7 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	}
 	ips := &inplaceset.Reconciler{
 		Client:    ipsClient,
+		Pods:      pods,
 		APIReader: mgr.GetAPIReader(),
 		Scheme:    scheme,
 		Recorder:  mgr.GetEventRecorderFor("inplaceset-controller"),
@@ -123,7 +130,7 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := (&serving.Reconciler{Client: servingClient}).SetupWithManager(mgr, o.Concurrency); err != nil {
+	if err := (&serving.Reconciler{Client: servingClient, Pods: pods}).SetupWithManager(mgr, o.Concurrency); err != nil {
 		return nil, err
 	}
 	cdClient, err := clientFor("cafedeployment-controller")
@@ -132,6 +139,7 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	}
 	cd := &cafedeployment.Reconciler{
 		Client:    cdClient,
+		Pods:      pods,
 		APIReader: mgr.GetAPIReader(),
 		Scheme:    scheme,
 		Recorder:  mgr.GetEventRecorderFor("cafedeployment-controller"),

@@ -15,7 +15,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/conversion"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 )
@@ -34,48 +36,28 @@ func Changed() predicate.Funcs {
 
 // Meaningful reports whether an update changed the pod's metadata that
 // controllers read (labels, annotations, owners, deletion), its spec, or its
-// status other than by timestamps alone.
+// status other than by timestamps alone. The status goes first: it is what
+// most updates change, and the comparison stops at the first difference.
 func Meaningful(before, after *corev1.Pod) bool {
 	switch {
 	case !maps.Equal(before.Labels, after.Labels), !maps.Equal(before.Annotations, after.Annotations):
-		return true
-	case !equality.Semantic.DeepEqual(before.OwnerReferences, after.OwnerReferences):
 		return true
 	case (before.DeletionTimestamp == nil) != (after.DeletionTimestamp == nil):
 		return true
 	case !slices.Equal(before.Finalizers, after.Finalizers):
 		return true
-	case !equality.Semantic.DeepEqual(before.Spec, after.Spec):
+	case !timeless.DeepEqual(before.Status, after.Status):
+		return true
+	case !equality.Semantic.DeepEqual(before.OwnerReferences, after.OwnerReferences):
 		return true
 	}
-	return !equality.Semantic.DeepEqual(statusShape(&before.Status), statusShape(&after.Status))
+	return !equality.Semantic.DeepEqual(before.Spec, after.Spec)
 }
 
-// statusShape is a pod status without its timestamps.
-func statusShape(s *corev1.PodStatus) *corev1.PodStatus {
-	out := s.DeepCopy()
-	out.StartTime = nil
-	for i := range out.Conditions {
-		out.Conditions[i].LastTransitionTime = metav1Zero
-		out.Conditions[i].LastProbeTime = metav1Zero
-	}
-	for _, list := range [][]corev1.ContainerStatus{out.InitContainerStatuses, out.ContainerStatuses, out.EphemeralContainerStatuses} {
-		for i := range list {
-			withoutTimes(&list[i].State)
-			withoutTimes(&list[i].LastTerminationState)
-		}
-	}
-	return out
-}
-
-var metav1Zero metav1.Time
-
-func withoutTimes(s *corev1.ContainerState) {
-	if s.Running != nil {
-		s.Running.StartedAt = metav1Zero
-	}
-	if s.Terminated != nil {
-		s.Terminated.StartedAt = metav1Zero
-		s.Terminated.FinishedAt = metav1Zero
-	}
-}
+// timeless compares as equality.Semantic does, except that it takes any two
+// timestamps as equal; it reads the objects in place, copying nothing.
+var timeless = conversion.EqualitiesOrDie(
+	func(a, b metav1.Time) bool { return true },
+	func(a, b metav1.MicroTime) bool { return true },
+	func(a, b resource.Quantity) bool { return a.Cmp(b) == 0 },
+)

@@ -27,6 +27,7 @@ import (
 
 	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
 	"github.com/cafe-dev/cafe/internal/podevents"
+	"github.com/cafe-dev/cafe/internal/podindex"
 	"github.com/cafe-dev/cafe/internal/release"
 	"github.com/cafe-dev/cafe/internal/statuswrite"
 )
@@ -42,6 +43,8 @@ const staleRetry = 200 * time.Millisecond
 // Reconciler reconciles CafeDeployments.
 type Reconciler struct {
 	Client client.Client
+	// Pods lists the workload's pods from the cache.
+	Pods *podindex.Lister
 	// APIReader reads around the cache (node capacity for auto-reschedule).
 	APIReader client.Reader
 	Scheme    *runtime.Scheme

@@ -15,8 +15,8 @@ import (
 // needs them. Pods are read from the cache by the workload label, without
 // copying them: they are only counted.
 func (r *Reconciler) observeUnits(ctx context.Context, cd *appsv1alpha1.CafeDeployment, target string, now time.Time) ([]release.UnitObservation, error) {
-	var pods corev1.PodList
-	if err := r.Client.List(ctx, &pods, client.InNamespace(cd.Namespace), client.MatchingLabels{appsv1alpha1.CafeDeploymentLabel: cd.Name}, client.UnsafeDisableDeepCopy); err != nil {
+	pods, err := r.Pods.OfCafeDeployment(ctx, cd.Namespace, cd.Name)
+	if err != nil {
 		return nil, err
 	}
 	minReady := time.Duration(cd.Spec.Strategy.MinReadySeconds) * time.Second
@@ -28,8 +28,7 @@ func (r *Reconciler) observeUnits(ctx context.Context, cd *appsv1alpha1.CafeDepl
 	for i := range out {
 		byUnit[out[i].Name] = &out[i]
 	}
-	for i := range pods.Items {
-		pod := &pods.Items[i]
+	for _, pod := range pods {
 		o := byUnit[pod.Labels[appsv1alpha1.UnitLabel]]
 		if o == nil || pod.DeletionTimestamp != nil {
 			continue

@@ -23,7 +23,7 @@ import (
 
 // maxWritesInFlight bounds how many pod writes the controller has in flight
 // at once, over all sets; the client's QPS limiter paces them further.
-const maxWritesInFlight = 64
+const maxWritesInFlight = 128
 
 // applyContext is what applying a plan needs besides the actions.
 type applyContext struct {

@@ -17,6 +17,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/record"
@@ -32,6 +33,7 @@ import (
 
 	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
 	"github.com/cafe-dev/cafe/internal/podevents"
+	"github.com/cafe-dev/cafe/internal/podindex"
 	"github.com/cafe-dev/cafe/internal/podset"
 	"github.com/cafe-dev/cafe/internal/statuswrite"
 )
@@ -42,6 +44,8 @@ const inPlaceSetLabel = "apps.cafe.dev/inplaceset"
 // Reconciler reconciles InPlaceSets.
 type Reconciler struct {
 	Client client.Client
+	// Pods lists the set's pods from the cache.
+	Pods *podindex.Lister
 	// APIReader reads past the cache, to tell a create the cache has not
 	// shown yet from one whose pod is already gone again.
 	APIReader client.Reader
@@ -250,7 +254,8 @@ func createsInFlight(pending map[string]expectation, pods map[string]*corev1.Pod
 	return out
 }
 
-// ownedPods lists the set's pods from the cache: those it controls. The
+// ownedPods lists the set's pods from the cache: those it controls that
+// match its selector. The
 // pods are the cache's own objects, not copies (a set of thousands of pods
 // would otherwise be copied on every reconcile): they are read-only, and a
 // write that decodes its answer into a pod must be given a copy.
@@ -259,14 +264,14 @@ func (r *Reconciler) ownedPods(ctx context.Context, set *appsv1alpha1.InPlaceSet
 	if err != nil {
 		return nil, reconcile.TerminalError(fmt.Errorf("spec.selector: %w", err))
 	}
-	var list corev1.PodList
-	if err := r.Client.List(ctx, &list, client.InNamespace(set.Namespace), client.MatchingLabelsSelector{Selector: selector}, client.UnsafeDisableDeepCopy); err != nil {
+	list, err := r.Pods.ControlledBy(ctx, set.Namespace, set.UID)
+	if err != nil {
 		return nil, err
 	}
-	pods := map[string]*corev1.Pod{}
-	for i := range list.Items {
-		if metav1.IsControlledBy(&list.Items[i], set) {
-			pods[list.Items[i].Name] = &list.Items[i]
+	pods := make(map[string]*corev1.Pod, len(list))
+	for _, pod := range list {
+		if selector.Matches(labels.Set(pod.Labels)) {
+			pods[pod.Name] = pod
 		}
 	}
 	return pods, nil

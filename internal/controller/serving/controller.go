@@ -31,13 +31,22 @@ import (
 	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
 	"github.com/cafe-dev/cafe/internal/controller/inplaceset"
 	"github.com/cafe-dev/cafe/internal/podevents"
+	"github.com/cafe-dev/cafe/internal/podindex"
 	"github.com/cafe-dev/cafe/internal/podset"
 )
+
+// MinWorkers is the fewest reconciles the controller runs at once. Each
+// handles one pod with at most one write and spends its time waiting for the
+// API server, and a release returns pods as fast as the InPlaceSet
+// controller, which has up to 64 writes in flight, takes them out.
+const MinWorkers = 64
 
 // Reconciler puts one pod back into traffic when it qualifies.
 type Reconciler struct {
 	// Client reads from the shared cache and writes pod status.
 	Client client.Client
+	// Pods lists a set's pods from the cache.
+	Pods *podindex.Lister
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 }
@@ -46,7 +55,8 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups="",resources=pods,verbs=list;watch
 // +kubebuilder:rbac:groups="",resources=pods/status,verbs=patch
 
-// SetupWithManager registers the controller. It wakes for pods of
+// SetupWithManager registers the controller with at least MinWorkers
+// parallel reconciles. It wakes for pods of
 // InPlaceSets that are out of traffic, and for every such pod of a set whose
 // template changed (a rollback can make a drained pod's own revision the
 // update revision again).
@@ -59,7 +69,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 		For(&corev1.Pod{}, builder.WithPredicates(podevents.Changed(), outOfTraffic())).
 		Watches(&appsv1alpha1.InPlaceSet{}, handler.EnqueueRequestsFromMapFunc(r.podsOutOfTraffic),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(concurrency, MinWorkers)}).
 		Complete(r)
 }
 
@@ -107,19 +117,13 @@ func (r *Reconciler) podsOutOfTraffic(ctx context.Context, obj client.Object) []
 	if !ok {
 		return nil
 	}
-	selector, err := metav1.LabelSelectorAsSelector(set.Spec.Selector)
+	pods, err := r.Pods.ControlledBy(ctx, set.Namespace, set.UID)
 	if err != nil {
 		return nil
 	}
-	var pods corev1.PodList
-	if err := r.Client.List(ctx, &pods, client.InNamespace(set.Namespace),
-		client.MatchingLabelsSelector{Selector: selector}, client.UnsafeDisableDeepCopy); err != nil {
-		return nil
-	}
 	var out []reconcile.Request
-	for i := range pods.Items {
-		pod := &pods.Items[i]
-		if metav1.IsControlledBy(pod, set) && !serving(pod) {
+	for _, pod := range pods {
+		if !serving(pod) {
 			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(pod)})
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +24,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -46,6 +48,7 @@ var (
 	scale       = flag.Int("scale-workloads", 0, "instead of the release comparison: create this many CafeDeployments of -pods pods each, report the controller's peak RSS, then watch reconciles while idle")
 	heapProfile = flag.String("heap-profile", "", "with -scale-workloads: write a heap profile here once every pod serves")
 	idle        = flag.Duration("idle", 5*time.Minute, "with -scale-workloads: how long to watch reconciles while nothing changes")
+	cpuProfile  = flag.String("cpu-profile", "", "write a CPU profile of this process (CAFE's controllers and the benchmark's watches) during the CafeDeployment scenarios here")
 )
 
 func main() {
@@ -101,7 +104,13 @@ func run() error {
 	go func() { _ = mgr.Start(mctx) }()
 	mgr.GetCache().WaitForCacheSync(mctx)
 
-	cs, err := kubernetes.NewForConfig(cfg)
+	// The benchmark's own watches (the per-pod timeline) use protobuf, as the
+	// controllers do, so that following a release costs the API server and
+	// this process as little as it can.
+	csCfg := rest.CopyConfig(cfg)
+	csCfg.ContentType = runtime.ContentTypeProtobuf
+	csCfg.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
+	cs, err := kubernetes.NewForConfig(csCfg)
 	if err != nil {
 		return err
 	}
@@ -115,6 +124,17 @@ func run() error {
 		return err
 	}
 	results = append(results, dep)
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	for _, handoff := range []bool{false, true} {
 		cafe, err := cafeScenario(ctx, c, cs, cfg, handoff)
 		if err != nil {
