@@ -41,6 +41,10 @@ import (
 // controller, which has up to 64 writes in flight, takes them out.
 const MinWorkers = 64
 
+// AfterConflict is how long after a conflicting write the pod is decided
+// again: time for the cache to show the change the API server already has.
+const AfterConflict = 100 * time.Millisecond
+
 // Reconciler puts one pod back into traffic when it qualifies.
 type Reconciler struct {
 	// Client reads from the shared cache and writes pod status.
@@ -74,9 +78,11 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 }
 
 // Reconcile sets the pod's serving condition True if podset.Returnable says
-// so. Its write is conditional on the pod's resourceVersion; a conflict means
-// the pod changed since the cache showed it, and that change brings the pod
-// back here: nothing is retried from the old state.
+// so. Its write is conditional on the pod's resourceVersion. A conflict means
+// the pod changed since the cache showed it; the change may be one the
+// event filter drops (a status rewritten with fresh timestamps only), so the
+// pod is looked at again shortly, decided afresh from the cache, rather than
+// left to an event that may never come.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var pod corev1.Pod
 	if err := r.Client.Get(ctx, req.NamespacedName, &pod); err != nil {
@@ -104,7 +110,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, err
 	}
 	err = r.Client.Status().Patch(ctx, &pod, client.RawPatch(types.StrategicMergePatchType, patch))
-	if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
+	switch {
+	case apierrors.IsConflict(err):
+		return ctrl.Result{RequeueAfter: AfterConflict}, nil
+	case apierrors.IsNotFound(err):
 		return ctrl.Result{}, nil
 	}
 	return ctrl.Result{}, err

@@ -52,20 +52,26 @@ func scaleScenario(ctx context.Context, c client.Client, cs kubernetes.Interface
 		}
 	}
 	want := int32(*pods * *scale)
+	var progress string
 	if err := waitFor(ctx, "every workload serving", func() (bool, error) {
 		var list appsv1alpha1.CafeDeploymentList
 		if err := c.List(ctx, &list, client.InNamespace(ns)); err != nil {
 			return false, err
 		}
 		var ready int32
+		var behind []string
 		for _, cd := range list.Items {
 			if cd.Status.Release.Phase == appsv1alpha1.ReleaseCompleted {
 				ready += cd.Status.ReadyReplicas
 			}
+			if cd.Status.Release.Phase != appsv1alpha1.ReleaseCompleted || cd.Status.ReadyReplicas != int32(*pods) {
+				behind = append(behind, fmt.Sprintf("%s (%s, %d ready)", cd.Name, cd.Status.Release.Phase, cd.Status.ReadyReplicas))
+			}
 		}
+		progress = fmt.Sprintf("%d of %d pods ready in completed workloads; not there yet: %s", ready, want, strings.Join(behind, ", "))
 		return ready == want, nil
 	}); err != nil {
-		return err
+		return fmt.Errorf("%w (%s)", err, progress)
 	}
 	fmt.Printf("scale: %d pods in %d CafeDeployments serving after %.0fs\n", want, *scale, time.Since(start).Seconds())
 	fmt.Printf("  peak RSS of the process running CAFE's controllers: %d MiB (target 300 MiB)\n", peakRSSKiB()/1024)
