@@ -49,14 +49,22 @@ func nudgeStalled(ctx context.Context, cs kubernetes.Interface, stall time.Durat
 		for i := range pods.Items {
 			pod := &pods.Items[i]
 			if stalled(pod, now, stall) {
-				patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, NudgeAnnotation, now.UTC().Format(time.RFC3339))
-				_, _ = cs.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
+				_, _ = cs.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.MergePatchType, nudgePatch(pod, now), metav1.PatchOptions{})
 			}
 		}
 		if continueFrom = pods.Continue; continueFrom == "" {
 			return
 		}
 	}
+}
+
+// nudgePatch touches the annotation only on the pod as it was read: the
+// pages of one list all show the moment of its first page, which can be
+// seconds old by the last one, and a pod that moved on since then (the API
+// server refuses the patch as a conflict) needs no nudge.
+func nudgePatch(pod *corev1.Pod, now time.Time) []byte {
+	return fmt.Appendf(nil, `{"metadata":{"resourceVersion":%q,"annotations":{%q:%q}}}`,
+		pod.ResourceVersion, NudgeAnnotation, now.UTC().Format(time.RFC3339))
 }
 
 // stalled reports a scheduled, live pod that has had no IP, or a waiting

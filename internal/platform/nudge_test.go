@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -46,5 +47,24 @@ func TestStalledFindsOnlyForgottenPods(t *testing.T) {
 		if got := stalled(c.pod, now, 10*time.Second); got != c.want {
 			t.Errorf("%s: stalled = %v, want %v", name, got, c.want)
 		}
+	}
+}
+
+// TestNudgePatchHoldsTheReadVersion: the nudge must not land on a pod that
+// changed after the (possibly seconds-old) page it was read from.
+func TestNudgePatchHoldsTheReadVersion(t *testing.T) {
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{ResourceVersion: "4711"}}
+	var patch struct {
+		Metadata struct {
+			ResourceVersion string            `json:"resourceVersion"`
+			Annotations     map[string]string `json:"annotations"`
+		} `json:"metadata"`
+	}
+	now := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	if err := json.Unmarshal(nudgePatch(pod, now), &patch); err != nil {
+		t.Fatal(err)
+	}
+	if patch.Metadata.ResourceVersion != "4711" || patch.Metadata.Annotations[NudgeAnnotation] != "2026-11-26T09:00:00Z" {
+		t.Fatalf("nudge patch %+v", patch)
 	}
 }
