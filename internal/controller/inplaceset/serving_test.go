@@ -27,8 +27,8 @@ func TestServingPatchWritesReadyOnlyWhereTheKubeletsRuleDecidesIt(t *testing.T) 
 	}
 	cafe := []corev1.PodConditionType{appsv1alpha1.ServingCondition}
 	tests := []struct {
-		name     string
-		pod      *corev1.Pod
+		name    string
+		pod     *corev1.Pod
 		serving bool
 		// wantReady is the pod's Ready after the patch.
 		wantReady corev1.ConditionStatus
