@@ -257,15 +257,7 @@ func (f *fixture) get(routerUnit string, shard int, extra http.Header) answer {
 // servedBy reports whether every router sends each shard in shards to a
 // backend of unit want.
 func (f *fixture) servedBy(shards []int, want string) (bool, string) {
-	for _, from := range units {
-		for _, s := range shards {
-			a := f.get(from, s, nil)
-			if a.status != http.StatusOK || a.unit != want || !strings.HasPrefix(a.backend, want+"-") {
-				return false, fmt.Sprintf("shard %d at router %s: status %d unit %q backend %q %s", s, from, a.status, a.unit, a.backend, a.body)
-			}
-		}
-	}
-	return true, ""
+	return f.servedByAt(units, shards, want)
 }
 
 func (f *fixture) shardMap() *trafficv1alpha1.ShardMap {
