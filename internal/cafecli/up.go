@@ -80,6 +80,7 @@ Logs: %s   Stop: Ctrl-C
 	f.StringVar(&opts.NodeMemory, "node-memory", "128Gi", "memory capacity of each simulated node")
 	f.IntVar(&opts.NodePods, "node-pods", 110, "pod capacity of each simulated node")
 	f.DurationVar(&opts.StartLatency, "pod-start-latency", 0, "simulated container start time, for new pods and in-place restarts alike")
+	f.DurationVar(&opts.SandboxLatency, "pod-sandbox-latency", 0, "simulated time a new pod's sandbox (network, volumes) takes before its containers start; in-place restarts keep theirs")
 	return cmd
 }
 

@@ -151,6 +151,7 @@ leaderElection:
 func (p *Platform) startKwok() error {
 	config, err := kwokstages.Render(kwokstages.Options{
 		StartLatency:     p.opts.StartLatency,
+		SandboxLatency:   p.opts.SandboxLatency,
 		NodeLeaseSeconds: 10,
 		FallbackCIDR:     p.podRange.FallbackCIDR(),
 	})

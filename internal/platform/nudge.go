@@ -22,7 +22,7 @@ const NudgeAnnotation = "cafe.dev/simulator-nudge"
 // kwok evaluate it again. Only pods that made no progress for longer than a
 // start should take are touched.
 func (p *Platform) nudgeStalledPods(ctx context.Context, cs kubernetes.Interface) {
-	stall := p.opts.StartLatency + 10*time.Second
+	stall := p.opts.SandboxLatency + p.opts.StartLatency + 10*time.Second
 	tick := time.NewTicker(5 * time.Second)
 	defer tick.Stop()
 	for {

@@ -44,6 +44,10 @@ type Options struct {
 	// StartLatency is the simulated container start time (new pod and
 	// in-place restart alike).
 	StartLatency time.Duration
+	// SandboxLatency is the simulated time a new pod's sandbox (network,
+	// volumes) takes before its containers start; in-place restarts keep
+	// theirs.
+	SandboxLatency time.Duration
 	// ControllerManagerQPS is kube-controller-manager's client QPS (its
 	// default of 20 makes large tests crawl).
 	ControllerManagerQPS int
@@ -132,6 +136,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.StartLatency < 0 {
 		return o, fmt.Errorf("start latency must not be negative, got %s", o.StartLatency)
+	}
+	if o.SandboxLatency < 0 {
+		return o, fmt.Errorf("sandbox latency must not be negative, got %s", o.SandboxLatency)
 	}
 	if o.ControllerManagerQPS == 0 {
 		o.ControllerManagerQPS = 500

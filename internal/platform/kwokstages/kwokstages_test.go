@@ -9,7 +9,7 @@ import (
 )
 
 func TestRenderFillsEveryPlaceholderAndParses(t *testing.T) {
-	out, err := Render(Options{StartLatency: 1500 * time.Millisecond, NodeLeaseSeconds: 7, FallbackCIDR: "100.64.255.0/24"})
+	out, err := Render(Options{StartLatency: 1500 * time.Millisecond, SandboxLatency: 700 * time.Millisecond, NodeLeaseSeconds: 7, FallbackCIDR: "100.64.255.0/24"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,9 +40,10 @@ func TestRenderFillsEveryPlaceholderAndParses(t *testing.T) {
 			}
 		case "Stage":
 			stages[obj.Metadata.Name] = true
-			if obj.Metadata.Name == "cafe-container-start" {
-				if d := obj.Spec.Delay.DurationMilliseconds; d == nil || *d != 1500 {
-					t.Errorf("container start delay = %v, want the start latency 1500ms", d)
+			want := map[string]int64{"cafe-container-start": 1500, "cafe-pod-create": 700}
+			if ms, ok := want[obj.Metadata.Name]; ok {
+				if d := obj.Spec.Delay.DurationMilliseconds; d == nil || *d != ms {
+					t.Errorf("%s delay = %v, want %dms", obj.Metadata.Name, d, ms)
 				}
 			}
 		default:
@@ -59,6 +60,9 @@ func TestRenderFillsEveryPlaceholderAndParses(t *testing.T) {
 func TestRenderRefusesBadOptions(t *testing.T) {
 	if _, err := Render(Options{StartLatency: -time.Second, FallbackCIDR: "100.64.255.0/24"}); err == nil {
 		t.Error("negative latency accepted")
+	}
+	if _, err := Render(Options{SandboxLatency: -time.Second, FallbackCIDR: "100.64.255.0/24"}); err == nil {
+		t.Error("negative sandbox latency accepted")
 	}
 	if _, err := Render(Options{}); err == nil {
 		t.Error("missing fallback CIDR accepted")
