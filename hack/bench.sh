@@ -9,6 +9,9 @@ bash hack/bench-up.sh
 echo
 echo "=== releases (go run ./test/bench/release -pods ${PODS:-1000})"
 go run ./test/bench/release -pods "${PODS:-1000}"
+echo
+echo "=== the API server's CPU per pod write (go run ./test/bench/writecost)"
+go run ./test/bench/writecost
 if [[ -f hack/bench-router.sh ]]; then
 	echo
 	echo "=== router (hack/bench-router.sh)"

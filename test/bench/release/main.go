@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -42,12 +43,14 @@ import (
 var (
 	pods        = flag.Int("pods", 1000, "pods per workload")
 	latency     = flag.Duration("latency", time.Second, "simulated container start latency (same for every scenario)")
+	sandbox     = flag.Duration("sandbox-latency", 0, "simulated time a new pod's sandbox (network, volumes) takes before its containers start; in-place restarts keep theirs (same for every scenario)")
 	qps         = flag.Int("qps", 200, "client QPS of kube-controller-manager and of CAFE's controller alike")
 	binDir      = flag.String("bin-dir", "bin", "directory with the control-plane binaries")
 	nodesPer    = flag.Int("nodes-per-unit", 4, "simulated nodes per unit")
 	scale       = flag.Int("scale-workloads", 0, "instead of the release comparison: create this many CafeDeployments of -pods pods each, report the controller's peak RSS, then watch reconciles while idle")
 	heapProfile = flag.String("heap-profile", "", "with -scale-workloads: write a heap profile here once every pod serves")
 	idle        = flag.Duration("idle", 5*time.Minute, "with -scale-workloads: how long to watch reconciles while nothing changes")
+	follow      = flag.Bool("timeline", false, "follow every pod of the CafeDeployment scenarios and print how long each step of its change took (a watch of its own, which costs the API server and this process a little more than the Deployment scenario pays)")
 	cpuProfile  = flag.String("cpu-profile", "", "write a CPU profile of this process (CAFE's controllers and the benchmark's watches) during the CafeDeployment scenarios here")
 )
 
@@ -80,7 +83,7 @@ func run() error {
 	}
 	p, err := platform.Start(ctx, platform.Options{
 		DataDir: filepath.Join(dir, "data"), BinDir: *binDir, NodesPerUnit: *nodesPer, NodePods: nodePods,
-		StartLatency: *latency, ControllerManagerQPS: *qps,
+		StartLatency: *latency, SandboxLatency: *sandbox, ControllerManagerQPS: *qps,
 		BeforeControllers: apiinstall.Install,
 	})
 	if err != nil {
@@ -117,9 +120,10 @@ func run() error {
 	if *scale > 0 {
 		return scaleScenario(ctx, c, cs)
 	}
-	fmt.Printf("release benchmark: %d pods over 3 units, 25%% of pods changing at a time, start latency %s, client QPS %d\n", *pods, *latency, *qps)
+	fmt.Printf("release benchmark: %d pods over 3 units, 25%% of pods changing at a time, sandbox latency %s, container start latency %s, client QPS %d\n", *pods, *sandbox, *latency, *qps)
 	var results []result
-	dep, err := deploymentScenario(ctx, c, cfg)
+	cpu := newCPUMeter(p.PIDs())
+	dep, err := deploymentScenario(ctx, c, cfg, cpu)
 	if err != nil {
 		return err
 	}
@@ -136,7 +140,7 @@ func run() error {
 		defer pprof.StopCPUProfile()
 	}
 	for _, handoff := range []bool{false, true} {
-		cafe, err := cafeScenario(ctx, c, cs, cfg, handoff)
+		cafe, err := cafeScenario(ctx, c, cs, cfg, handoff, cpu)
 		if err != nil {
 			return err
 		}
@@ -163,7 +167,7 @@ func namespace(ctx context.Context, c client.Client, name string) error {
 	return c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})
 }
 
-func deploymentScenario(ctx context.Context, c client.Client, cfg *rest.Config) (result, error) {
+func deploymentScenario(ctx context.Context, c client.Client, cfg *rest.Config, cpu *cpuMeter) (result, error) {
 	ns := "bench-deployment"
 	if err := namespace(ctx, c, ns); err != nil {
 		return result{}, err
@@ -191,10 +195,13 @@ func deploymentScenario(ctx context.Context, c client.Client, cfg *rest.Config) 
 	}); err != nil {
 		return result{}, err
 	}
-	before, err := apiserverMutating(cfg, nil)
+	beforeBy := map[string]float64{}
+	before, err := apiserverMutating(cfg, beforeBy)
 	if err != nil {
 		return result{}, err
 	}
+	idleFrom, idleTo := cpu.settle(3 * time.Second)
+	cpuFrom := cpu.sample()
 	start := time.Now()
 	d.Spec.Template = template("bench:v2")
 	if err := c.Update(ctx, d); err != nil {
@@ -210,18 +217,23 @@ func deploymentScenario(ctx context.Context, c client.Client, cfg *rest.Config) 
 		return result{}, err
 	}
 	wall := time.Since(start)
-	after, err := apiserverMutating(cfg, nil)
+	cpuTo := cpu.sample()
+	afterBy := map[string]float64{}
+	after, err := apiserverMutating(cfg, afterBy)
 	if err != nil {
 		return result{}, err
 	}
 	mutating := after - before
+	fmt.Println("Deployment rolling update:")
+	printPerPod(beforeBy, afterBy)
+	cpu.report(idleFrom, idleTo, cpuFrom, cpuTo, *pods)
 	// kube-controller-manager is the Deployment's controller: its writes are
 	// all mutating requests minus kwok's status writes, which the API server
 	// cannot tell apart by resource; report the total for both columns.
 	return result{name: "Deployment rolling update", wall: wall, ownWrites: mutating, allMutating: mutating}, deleteNamespace(ctx, c, ns)
 }
 
-func cafeScenario(ctx context.Context, c client.Client, cs kubernetes.Interface, cfg *rest.Config, handoff bool) (result, error) {
+func cafeScenario(ctx context.Context, c client.Client, cs kubernetes.Interface, cfg *rest.Config, handoff bool, cpu *cpuMeter) (result, error) {
 	ns, name := "bench-cafe-no-handoff", "CafeDeployment in place, no hand-off"
 	if handoff {
 		ns, name = "bench-cafe-handoff", "CafeDeployment in place, with hand-off"
@@ -265,12 +277,16 @@ func cafeScenario(ctx context.Context, c client.Client, cs kubernetes.Interface,
 	if err != nil {
 		return result{}, err
 	}
+	idleFrom, idleTo := cpu.settle(3 * time.Second)
+	cpuFrom := cpu.sample()
 	start := time.Now()
 	followCtx, stopFollowing := context.WithCancel(ctx)
 	defer stopFollowing()
-	trace, err := followRelease(followCtx, cs, ns, "bench:v2", start)
-	if err != nil {
-		return result{}, err
+	var trace *timeline
+	if *follow {
+		if trace, err = followRelease(followCtx, cs, ns, "bench:v2", start); err != nil {
+			return result{}, err
+		}
 	}
 	cd.Spec.Template = template("bench:v2")
 	if err := c.Update(ctx, cd); err != nil {
@@ -280,22 +296,22 @@ func cafeScenario(ctx context.Context, c client.Client, cs kubernetes.Interface,
 		return result{}, err
 	}
 	wall := time.Since(start)
+	cpuTo := cpu.sample()
 	stopFollowing()
 	fmt.Printf("%s:\n", name)
-	trace.report(wall)
+	if trace != nil {
+		trace.report(wall)
+	}
 	reconcileWork().report(reconcilesBefore)
 	afterBy := map[string]float64{}
 	after, err := apiserverMutating(cfg, afterBy)
 	if err != nil {
 		return result{}, err
 	}
-	fmt.Println("  mutating requests per pod by verb and resource:")
-	for k, v := range afterBy {
-		if d := (v - beforeBy[k]) / float64(*pods); d >= 0.05 {
-			fmt.Printf("  %-50s %6.2f\n", k, d)
-		}
-	}
-	return result{name: name, wall: wall, ownWrites: ownWrites() - ownBefore, allMutating: after - before},
+	printPerPod(beforeBy, afterBy)
+	cpu.report(idleFrom, idleTo, cpuFrom, cpuTo, *pods)
+	own := ownWrites() - ownBefore
+	return result{name: name, wall: wall, ownWrites: own, allMutating: after - before},
 		deleteNamespace(ctx, c, ns)
 }
 
@@ -331,6 +347,26 @@ func isMutating(verb string) bool {
 	return false
 }
 
+// printPerPod prints the API server's requests and watch events per pod
+// during a release, by verb and resource, largest first.
+func printPerPod(before, after map[string]float64) {
+	type row struct {
+		key string
+		per float64
+	}
+	var rows []row
+	for k, v := range after {
+		if d := (v - before[k]) / float64(*pods); d >= 0.05 {
+			rows = append(rows, row{k, d})
+		}
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].per > rows[j].per })
+	fmt.Println("  API server requests and watch events per pod, by verb and resource:")
+	for _, r := range rows {
+		fmt.Printf("  %-50s %6.2f\n", r.key, r.per)
+	}
+}
+
 // apiserverMutating sums apiserver_request_total over mutating verbs; with a
 // breakdown map it also adds each verb/resource/subresource's count there.
 func apiserverMutating(cfg *rest.Config, breakdown map[string]float64) (float64, error) {
@@ -349,19 +385,21 @@ func apiserverMutating(cfg *rest.Config, breakdown map[string]float64) (float64,
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		if !strings.HasPrefix(line, "apiserver_request_total{") {
-			continue
-		}
-		verb := between(line, `verb="`, `"`)
-		if !isMutating(verb) {
-			continue
-		}
 		v, err := strconv.ParseFloat(line[strings.LastIndex(line, " ")+1:], 64)
-		if err == nil {
-			total += v
+		if err != nil {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(line, "apiserver_request_total{"):
+			verb := between(line, `verb="`, `"`)
+			if isMutating(verb) {
+				total += v
+			}
 			if breakdown != nil {
 				breakdown[verb+" "+between(line, `resource="`, `"`)+"/"+between(line, `subresource="`, `"`)] += v
 			}
+		case strings.HasPrefix(line, "apiserver_watch_events_total{") && breakdown != nil:
+			breakdown["watch events sent "+between(line, `resource="`, `"`)] += v
 		}
 	}
 	return total, sc.Err()
