@@ -108,7 +108,7 @@ func ObservePod(pod *corev1.Pod) podset.Pod {
 // True on the pod: another traffic component holds it out of service.
 func heldOutByOthers(pod *corev1.Pod) bool {
 	for _, g := range pod.Spec.ReadinessGates {
-		if g.ConditionType != appsv1alpha1.ServingCondition && conditionStatus(pod, g.ConditionType) != corev1.ConditionTrue {
+		if g.ConditionType != appsv1alpha1.ServingCondition && ConditionStatus(pod, g.ConditionType) != corev1.ConditionTrue {
 			return true
 		}
 	}
@@ -119,13 +119,13 @@ func heldOutByOthers(pod *corev1.Pod) bool {
 // containers do not run yet: an in-place update or restart (which switches
 // the image reference) that the node has not finished.
 func inPlaceInProgress(pod *corev1.Pod) bool {
-	running := map[string]string{}
-	for _, s := range pod.Status.ContainerStatuses {
-		running[s.Name] = s.Image
-	}
+	// Every reconcile asks this of every pod of the set: no allocation, and
+	// references are normalized only when they differ as written.
 	for _, c := range pod.Spec.Containers {
-		if img, ok := running[c.Name]; ok && normalizeImage(img) != normalizeImage(c.Image) {
-			return true
+		for _, s := range pod.Status.ContainerStatuses {
+			if s.Name == c.Name && s.Image != c.Image && normalizeImage(s.Image) != normalizeImage(c.Image) {
+				return true
+			}
 		}
 	}
 	return false

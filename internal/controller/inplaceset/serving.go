@@ -37,7 +37,7 @@ func ServingPatch(pod *corev1.Pod, serving bool, reason podset.ServingReason, no
 		"lastTransitionTime": stamp,
 	}}
 	meta := map[string]any{"uid": pod.UID, "resourceVersion": pod.ResourceVersion}
-	if ready, ok := readyWithGate(pod, serving); ok && conditionStatus(pod, corev1.PodReady) != ready {
+	if ready, ok := readyWithGate(pod, serving); ok && ConditionStatus(pod, corev1.PodReady) != ready {
 		c := map[string]any{"type": corev1.PodReady, "status": ready, "lastTransitionTime": stamp}
 		if ready == corev1.ConditionFalse {
 			c["reason"] = "ReadinessGatesNotReady"
@@ -64,13 +64,15 @@ func readyWithGate(pod *corev1.Pod, serving bool) (corev1.ConditionStatus, bool)
 	if !serving {
 		return corev1.ConditionFalse, true
 	}
-	if conditionStatus(pod, corev1.ContainersReady) != corev1.ConditionTrue || heldOutByOthers(pod) {
+	if ConditionStatus(pod, corev1.ContainersReady) != corev1.ConditionTrue || heldOutByOthers(pod) {
 		return "", false
 	}
 	return corev1.ConditionTrue, true
 }
 
-func conditionStatus(pod *corev1.Pod, t corev1.PodConditionType) corev1.ConditionStatus {
+// ConditionStatus is the status of the pod's condition of type t, Unknown
+// when the pod has none.
+func ConditionStatus(pod *corev1.Pod, t corev1.PodConditionType) corev1.ConditionStatus {
 	for _, c := range pod.Status.Conditions {
 		if c.Type == t {
 			return c.Status

@@ -84,8 +84,10 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 // pod is looked at again shortly, decided afresh from the cache, rather than
 // left to an event that may never come.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	// The pod and its set are the cache's own objects, only read: the write
+	// below is given an empty pod to decode its answer into.
 	var pod corev1.Pod
-	if err := r.Client.Get(ctx, req.NamespacedName, &pod); err != nil {
+	if err := r.Client.Get(ctx, req.NamespacedName, &pod, client.UnsafeDisableDeepCopy); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	owner := ownerSet(&pod)
@@ -93,7 +95,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, nil
 	}
 	var set appsv1alpha1.InPlaceSet
-	if err := r.Client.Get(ctx, types.NamespacedName{Namespace: pod.Namespace, Name: owner.Name}, &set); err != nil {
+	if err := r.Client.Get(ctx, types.NamespacedName{Namespace: pod.Namespace, Name: owner.Name}, &set, client.UnsafeDisableDeepCopy); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if set.UID != owner.UID || set.DeletionTimestamp != nil {
@@ -101,7 +103,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	now := r.Now()
 	observed := inplaceset.ObservePod(&pod)
-	ok, after := podset.Returnable(&observed, inplaceset.UpdateRevision(&set), inplaceset.MinReady(&set), now)
+	ok, after := podset.Returnable(&observed, updateRevision(&set), inplaceset.MinReady(&set), now)
 	if !ok {
 		return ctrl.Result{RequeueAfter: after}, nil
 	}
@@ -109,7 +111,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	err = r.Client.Status().Patch(ctx, &pod, client.RawPatch(types.StrategicMergePatchType, patch))
+	target := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: pod.Namespace, Name: pod.Name}}
+	err = r.Client.Status().Patch(ctx, target, client.RawPatch(types.StrategicMergePatchType, patch))
 	switch {
 	case apierrors.IsConflict(err):
 		return ctrl.Result{RequeueAfter: AfterConflict}, nil
@@ -117,6 +120,17 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, nil
 	}
 	return ctrl.Result{}, err
+}
+
+// updateRevision is the set's update revision: the one its controller
+// recorded in status for its current generation, else (the template just
+// changed) the hash of its template. A release asks for it about four times
+// per pod; the hash walks the whole template.
+func updateRevision(set *appsv1alpha1.InPlaceSet) string {
+	if set.Status.ObservedGeneration == set.Generation && set.Status.UpdateRevision != "" {
+		return set.Status.UpdateRevision
+	}
+	return inplaceset.UpdateRevision(set)
 }
 
 // podsOutOfTraffic maps a set whose template changed to its pods out of
@@ -164,10 +178,5 @@ func ownerSet(pod *corev1.Pod) *metav1.OwnerReference {
 }
 
 func serving(pod *corev1.Pod) bool {
-	for _, c := range pod.Status.Conditions {
-		if c.Type == appsv1alpha1.ServingCondition {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
+	return inplaceset.ConditionStatus(pod, appsv1alpha1.ServingCondition) == corev1.ConditionTrue
 }

@@ -58,8 +58,15 @@ func TestReconcile(t *testing.T) {
 	conflict := interceptor.Funcs{SubResourcePatch: func(context.Context, client.Client, string, client.Object, client.Patch, ...client.SubResourcePatchOption) error {
 		return apierrors.NewConflict(schema.GroupResource{Resource: "pods"}, "pay-0", nil)
 	}}
+	// A set whose controller recorded its update revision for the current
+	// generation, and one whose record is of an older generation.
+	recorded := set.DeepCopy()
+	recorded.Generation, recorded.Status.ObservedGeneration, recorded.Status.UpdateRevision = 2, 2, "pay-recorded"
+	stale := set.DeepCopy()
+	stale.Generation, stale.Status.ObservedGeneration, stale.Status.UpdateRevision = 3, 2, "pay-old"
 	cases := []struct {
 		name        string
+		set         *appsv1alpha1.InPlaceSet
 		pod         *corev1.Pod
 		funcs       interceptor.Funcs
 		wantServing corev1.ConditionStatus
@@ -69,6 +76,10 @@ func TestReconcile(t *testing.T) {
 		{name: "updated and ready: back into traffic, Ready with it", pod: pod(updated),
 			wantServing: corev1.ConditionTrue, wantReady: corev1.ConditionTrue},
 		{name: "at an old revision: the set's plan decides", pod: pod("pay-old"),
+			wantServing: corev1.ConditionFalse, wantReady: corev1.ConditionFalse},
+		{name: "the update revision the set's status records for its generation", set: recorded, pod: pod("pay-recorded"),
+			wantServing: corev1.ConditionTrue, wantReady: corev1.ConditionTrue},
+		{name: "a status of an older generation is not trusted: the template decides", set: stale, pod: pod("pay-old"),
 			wantServing: corev1.ConditionFalse, wantReady: corev1.ConditionFalse},
 		{name: "a conflict: decided again shortly, from the cache", pod: pod(updated), funcs: conflict,
 			wantServing: corev1.ConditionFalse, wantReady: corev1.ConditionFalse, wantResult: ctrl.Result{RequeueAfter: AfterConflict}},
@@ -82,8 +93,12 @@ func TestReconcile(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			s := tc.set
+			if s == nil {
+				s = set
+			}
 			c := interceptor.NewClient(fake.NewClientBuilder().WithScheme(scheme).
-				WithObjects(set.DeepCopy(), tc.pod).WithStatusSubresource(&corev1.Pod{}).Build(), tc.funcs)
+				WithObjects(s.DeepCopy(), tc.pod).WithStatusSubresource(&corev1.Pod{}).Build(), tc.funcs)
 			r := &Reconciler{Client: c, Now: func() time.Time { return now }}
 			res, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: client.ObjectKeyFromObject(tc.pod)})
 			if err != nil || res != tc.wantResult {
@@ -93,21 +108,12 @@ func TestReconcile(t *testing.T) {
 			if err := c.Get(context.Background(), client.ObjectKeyFromObject(tc.pod), &got); err != nil {
 				t.Fatal(err)
 			}
-			if s := status(&got, appsv1alpha1.ServingCondition); s != tc.wantServing {
+			if s := inplaceset.ConditionStatus(&got, appsv1alpha1.ServingCondition); s != tc.wantServing {
 				t.Errorf("serving condition %s, want %s", s, tc.wantServing)
 			}
-			if s := status(&got, corev1.PodReady); s != tc.wantReady {
+			if s := inplaceset.ConditionStatus(&got, corev1.PodReady); s != tc.wantReady {
 				t.Errorf("Ready %s, want %s", s, tc.wantReady)
 			}
 		})
 	}
-}
-
-func status(pod *corev1.Pod, t corev1.PodConditionType) corev1.ConditionStatus {
-	for _, c := range pod.Status.Conditions {
-		if c.Type == t {
-			return c.Status
-		}
-	}
-	return ""
 }
