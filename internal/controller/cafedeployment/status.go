@@ -76,9 +76,11 @@ func (r *Reconciler) writeStatus(ctx context.Context, cd *appsv1alpha1.CafeDeplo
 }
 
 // onlyCountsChanged reports whether two statuses differ only in the observed
-// pod counts, which change with every pod event. The planner's memory
-// (release, units' targets, moves, revisions) and the conditions are always
-// written at once; counts are only for people and autoscalers.
+// pod counts, which change with every pod event, or in the words that quote
+// them (what the release waits for, a condition's message while its status
+// and reason stay). The planner's memory (release, units' targets, moves,
+// revisions) and every condition's status and reason are always written at
+// once; counts and their wording are only for people and autoscalers.
 func onlyCountsChanged(old, updated *appsv1alpha1.CafeDeploymentStatus) bool {
 	a, b := old.DeepCopy(), updated.DeepCopy()
 	for _, s := range []*appsv1alpha1.CafeDeploymentStatus{a, b} {
@@ -86,6 +88,10 @@ func onlyCountsChanged(old, updated *appsv1alpha1.CafeDeploymentStatus) bool {
 		for i := range s.Units {
 			u := &s.Units[i]
 			u.Replicas, u.ReadyReplicas, u.UpdatedReplicas, u.UpdatedReadyReplicas, u.Pending = 0, 0, 0, 0, 0
+		}
+		s.Release.WaitingFor = ""
+		for i := range s.Conditions {
+			s.Conditions[i].Message = ""
 		}
 	}
 	return equality.Semantic.DeepEqual(a, b)
