@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"os"
 	"sort"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/cafe-dev/cafe/internal/testenv"
 )
 
 // cpuMeter reads each process's CPU time (user + system, from /proc) so a
@@ -33,8 +33,8 @@ type cpuSample struct {
 func (m *cpuMeter) sample() cpuSample {
 	s := cpuSample{at: time.Now(), seconds: map[string]float64{}}
 	for name, pid := range m.pids {
-		if v, err := processCPU(pid); err == nil {
-			s.seconds[name] = v
+		if used, err := testenv.CPUTime(pid); err == nil {
+			s.seconds[name] = used.Seconds()
 		}
 	}
 	return s
@@ -88,30 +88,3 @@ func (m *cpuMeter) report(idleFrom, idleTo, from, to cpuSample, pods int) {
 		fmt.Printf("    %-34s %6.2f ms  (%.2f)\n", r.name, r.perPod, r.idle)
 	}
 }
-
-// processCPU is a process's user and system CPU time so far, in seconds.
-func processCPU(pid int) (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// Fields after the command name, which is in parentheses and may hold
-	// spaces: state is the first, utime the 12th, stime the 13th.
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
-	}
-	utime, err := strconv.ParseFloat(f[11], 64)
-	if err != nil {
-		return 0, err
-	}
-	stime, err := strconv.ParseFloat(f[12], 64)
-	if err != nil {
-		return 0, err
-	}
-	return (utime + stime) / clockTicks, nil
-}
-
-// clockTicks is USER_HZ, the unit of /proc/<pid>/stat times: 100 on every
-// Linux architecture Go supports.
-const clockTicks = 100

@@ -5,51 +5,25 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/cafe-dev/cafe/internal/testenv"
 )
 
-// clockTicks is the kernel's USER_HZ, the unit of utime and stime in
-// /proc/<pid>/stat; it is 100 on every Linux architecture Go supports.
-const clockTicks = 100
-
-// cpuTime is utime+stime of pid and of all its descendants that are alive
+// cpuTime is the CPU time of pid and of all its descendants that are alive
 // (nginx's workers are children of its master).
 func cpuTime(pid int) (time.Duration, error) {
 	total := time.Duration(0)
-	for _, p := range append([]int{pid}, descendants(pid)...) {
-		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
+	for _, p := range append([]int{pid}, testenv.Descendants(pid)...) {
+		used, err := testenv.CPUTime(p)
 		if err != nil {
 			return 0, err
 		}
-		// Fields after the command name, which is in parentheses and may
-		// contain spaces: state is field 3, utime 14, stime 15.
-		fields := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+2:]))
-		utime, err1 := strconv.ParseInt(fields[11], 10, 64)
-		stime, err2 := strconv.ParseInt(fields[12], 10, 64)
-		if err1 != nil || err2 != nil {
-			return 0, fmt.Errorf("parse /proc/%d/stat", p)
-		}
-		total += time.Duration(utime+stime) * time.Second / clockTicks
+		total += used
 	}
 	return total, nil
-}
-
-func descendants(pid int) []int {
-	var out []int
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
-	if err != nil {
-		return nil
-	}
-	for _, f := range strings.Fields(string(data)) {
-		if child, err := strconv.Atoi(f); err == nil {
-			out = append(out, child)
-			out = append(out, descendants(child)...)
-		}
-	}
-	return out
 }
 
 // process is a server the benchmark started.

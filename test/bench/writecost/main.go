@@ -27,6 +27,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/cafe-dev/cafe/internal/platform"
+	"github.com/cafe-dev/cafe/internal/testenv"
 )
 
 var (
@@ -205,7 +206,7 @@ func eachIndex(n int, write func(int) error) error {
 // write, in milliseconds, including the watch events the writes caused.
 func measure(api int, writes func() error) (float64, error) {
 	time.Sleep(time.Second)
-	before, err := cpuSeconds(api)
+	before, err := testenv.CPUTime(api)
 	if err != nil {
 		return 0, err
 	}
@@ -213,11 +214,11 @@ func measure(api int, writes func() error) (float64, error) {
 		return 0, err
 	}
 	time.Sleep(500 * time.Millisecond) // let the watch fan-out finish
-	after, err := cpuSeconds(api)
+	after, err := testenv.CPUTime(api)
 	if err != nil {
 		return 0, err
 	}
-	return (after - before) / float64(*pods) * 1000, nil
+	return float64(after-before) / float64(time.Millisecond) / float64(*pods), nil
 }
 
 // nodeName is the node without a kubelet that the measured pods are bound to.
@@ -234,18 +235,6 @@ func newPod(round, i int) *corev1.Pod {
 			ReadinessGates: []corev1.PodReadinessGate{{ConditionType: "apps.cafe.dev/serving"}},
 			Containers:     []corev1.Container{{Name: "app", Image: "w:v1"}}},
 	}
-}
-
-// cpuSeconds is a process's user and system CPU time so far.
-func cpuSeconds(pid int) (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-	utime, _ := strconv.ParseFloat(f[11], 64)
-	stime, _ := strconv.ParseFloat(f[12], 64)
-	return (utime + stime) / 100, nil // USER_HZ
 }
 
 func median(v []float64) float64 {
