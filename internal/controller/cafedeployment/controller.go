@@ -80,19 +80,10 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 		Owns(&appsv1alpha1.InPlaceSet{}).
 		Owns(&appsv1.ControllerRevision{}).
 		Owns(&policyv1.PodDisruptionBudget{}).
-		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(workloadOfPod), builder.WithPredicates(podevents.Changed())).
+		Watches(&corev1.Pod{}, enqueueWorkloadOfPod(), builder.WithPredicates(podevents.Changed())).
 		WatchesRawSource(source.Channel(r.rechecks.wake, &handler.EnqueueRequestForObject{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		Complete(r)
-}
-
-// workloadOfPod maps a pod to its CafeDeployment through the workload label.
-func workloadOfPod(_ context.Context, obj client.Object) []reconcile.Request {
-	name := obj.GetLabels()[appsv1alpha1.CafeDeploymentLabel]
-	if name == "" {
-		return nil
-	}
-	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: obj.GetNamespace(), Name: name}}}
 }
 
 // Reconcile moves one CafeDeployment one step.

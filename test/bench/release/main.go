@@ -29,6 +29,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -203,8 +204,7 @@ func deploymentScenario(ctx context.Context, c client.Client, cfg *rest.Config, 
 	idleFrom, idleTo := cpu.settle(3 * time.Second)
 	cpuFrom := cpu.sample()
 	start := time.Now()
-	d.Spec.Template = template("bench:v2")
-	if err := c.Update(ctx, d); err != nil {
+	if err := updateTemplate(ctx, c, d, func() { d.Spec.Template = template("bench:v2") }); err != nil {
 		return result{}, err
 	}
 	if err := waitFor(ctx, "Deployment v2", func() (bool, error) {
@@ -288,8 +288,7 @@ func cafeScenario(ctx context.Context, c client.Client, cs kubernetes.Interface,
 			return result{}, err
 		}
 	}
-	cd.Spec.Template = template("bench:v2")
-	if err := c.Update(ctx, cd); err != nil {
+	if err := updateTemplate(ctx, c, cd, func() { cd.Spec.Template = template("bench:v2") }); err != nil {
 		return result{}, err
 	}
 	if err := waitFor(ctx, "CafeDeployment v2", done("bench:v2")); err != nil {
@@ -313,6 +312,19 @@ func cafeScenario(ctx context.Context, c client.Client, cs kubernetes.Interface,
 	own := ownWrites() - ownBefore
 	return result{name: name, wall: wall, ownWrites: own, allMutating: after - before},
 		deleteNamespace(ctx, c, ns)
+}
+
+// updateTemplate sets a workload's new template on a fresh read, again after
+// a conflict: its controller may write status between the benchmark's last
+// read and its update.
+func updateTemplate(ctx context.Context, c client.Client, obj client.Object, set func()) error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := c.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
+			return err
+		}
+		set()
+		return c.Update(ctx, obj)
+	})
 }
 
 // deleteNamespace deletes a scenario's namespace and waits until its pods
