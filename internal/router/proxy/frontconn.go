@@ -46,6 +46,9 @@ type frontConn struct {
 	idle       atomic.Bool
 	// handedOff is set once net/http owns the connection.
 	handedOff bool
+	// refused is set once an error answer ends the connection: the client
+	// may still be sending the rest of its request.
+	refused bool
 	// ctx is every request's context, carrying watch: it ends when the
 	// client goes away mid-request (see startWatch) or the connection
 	// ends. reqBase is a request carrying it, which each request starts
@@ -133,6 +136,9 @@ func (fc *frontConn) serve() {
 		fc.unwatchHangups()
 		fc.cancel()
 		if !fc.handedOff {
+			if fc.refused {
+				drainBeforeClose(fc.c)
+			}
 			_ = fc.c.Close()
 		}
 		fc.s.forget(fc)
@@ -369,6 +375,7 @@ func (fc *frontConn) drainBody() bool {
 // writeError answers a request the lean path refuses before routing, and
 // closes the connection.
 func (fc *frontConn) writeError(status int, detail string) {
+	fc.refused = true
 	body := http.StatusText(status)
 	if detail != "" {
 		body += ": " + detail
@@ -380,6 +387,21 @@ func (fc *frontConn) writeError(status int, detail string) {
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, body)
 	w.finish()
+}
+
+// refusalLinger is how long a refused connection is read, and what it
+// brings discarded, after its answer, as net/http does: closing with the
+// rest of a request unread resets the connection, and the reset can reach
+// the client before it has read the answer (a 431 for an oversized head is
+// the usual case). A client that reads the answer and closes ends it sooner.
+const refusalLinger = 500 * time.Millisecond
+
+func drainBeforeClose(c net.Conn) {
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
+	_ = c.SetReadDeadline(time.Now().Add(refusalLinger))
+	_, _ = io.Copy(io.Discard, io.LimitReader(c, 1<<20))
 }
 
 // guard wraps the connection, with the head already read put back in
