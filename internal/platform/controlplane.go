@@ -63,7 +63,7 @@ func (p *Platform) startAPIServer(ctx context.Context) error {
 		"--enable-priority-and-fairness=false",
 		"--max-requests-inflight=2000",
 		"--max-mutating-requests-inflight=1000",
-		"--profiling=false",
+		"--profiling=" + strconv.FormatBool(p.opts.Profiling),
 		"--endpoint-reconciler-type=none",
 		"--v=1",
 	}

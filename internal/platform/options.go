@@ -51,6 +51,9 @@ type Options struct {
 	// ControllerManagerQPS is kube-controller-manager's client QPS (its
 	// default of 20 makes large tests crawl).
 	ControllerManagerQPS int
+	// Profiling serves the API server's /debug/pprof (for benchmarks that
+	// look at where its CPU goes); off by default.
+	Profiling bool
 	// BeforeControllers runs once the API server is ready and before
 	// kube-controller-manager starts, for example to install CRDs so that the
 	// controllers' discovery (the disruption controller's scale lookups, the

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
@@ -63,25 +62,16 @@ func main() {
 
 func run() error {
 	ctx := context.Background()
-	dir, err := os.MkdirTemp("", "cafe-bench-demo-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	p, err := platform.Start(ctx, platform.Options{
-		DataDir: filepath.Join(dir, "data"), BinDir: *binDir, NodesPerUnit: 1, LiveNodesPerUnit: 2,
+	p, cfg, stop, err := platform.StartThrowaway(ctx, platform.Options{
+		BinDir: *binDir, NodesPerUnit: 1, LiveNodesPerUnit: 2,
 		BeforeControllers: apiinstall.Install,
 	})
 	if err != nil {
 		return err
 	}
-	defer p.Stop()
+	defer stop()
 	if p.LiveCIDR() == "" {
 		return fmt.Errorf("no live nodes: run the benchmark as root")
-	}
-	cfg, err := p.RESTConfig()
-	if err != nil {
-		return err
 	}
 	mgr, err := manager.New(cfg, manager.Options{QPS: 200, Burst: 400, Concurrency: 8})
 	if err != nil {

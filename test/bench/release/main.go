@@ -13,7 +13,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime/pprof"
 	"sort"
 	"strconv"
@@ -53,6 +52,7 @@ var (
 	idle        = flag.Duration("idle", 5*time.Minute, "with -scale-workloads: how long to watch reconciles while nothing changes")
 	follow      = flag.Bool("timeline", false, "follow every pod of the CafeDeployment scenarios and print how long each step of its change took (a watch of its own, which costs the API server and this process a little more than the Deployment scenario pays)")
 	cpuProfile  = flag.String("cpu-profile", "", "write a CPU profile of this process (CAFE's controllers and the benchmark's watches) during the CafeDeployment scenarios here")
+	apiProfile  = flag.String("apiserver-profile", "", "record the API server's CPU over the first 10 s of each release into <this>-<scenario>.pprof")
 )
 
 func main() {
@@ -73,28 +73,19 @@ type result struct {
 
 func run() error {
 	ctx := context.Background()
-	dir, err := os.MkdirTemp("", "cafe-bench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
 	nodePods := (*pods*2)/(3**nodesPer) + 20
 	if *scale > 0 {
 		nodePods = (*pods**scale)/(3**nodesPer) + 20
 	}
-	p, err := platform.Start(ctx, platform.Options{
-		DataDir: filepath.Join(dir, "data"), BinDir: *binDir, NodesPerUnit: *nodesPer, NodePods: nodePods,
-		StartLatency: *latency, SandboxLatency: *sandbox, ControllerManagerQPS: *qps,
+	p, cfg, stop, err := platform.StartThrowaway(ctx, platform.Options{
+		BinDir: *binDir, NodesPerUnit: *nodesPer, NodePods: nodePods,
+		StartLatency: *latency, SandboxLatency: *sandbox, ControllerManagerQPS: *qps, Profiling: *apiProfile != "",
 		BeforeControllers: apiinstall.Install,
 	})
 	if err != nil {
 		return err
 	}
-	defer p.Stop()
-	cfg, err := p.RESTConfig()
-	if err != nil {
-		return err
-	}
+	defer stop()
 	c, err := client.New(cfg, client.Options{Scheme: manager.Scheme()})
 	if err != nil {
 		return err
@@ -204,6 +195,7 @@ func deploymentScenario(ctx context.Context, c client.Client, cfg *rest.Config, 
 	idleFrom, idleTo := cpu.settle(3 * time.Second)
 	cpuFrom := cpu.sample()
 	start := time.Now()
+	profiled := profileAPIServer(cfg, *apiProfile, "deployment", 10)
 	if err := updateTemplate(ctx, c, d, func() { d.Spec.Template = template("bench:v2") }); err != nil {
 		return result{}, err
 	}
@@ -218,6 +210,9 @@ func deploymentScenario(ctx context.Context, c client.Client, cfg *rest.Config, 
 	}
 	wall := time.Since(start)
 	cpuTo := cpu.sample()
+	if err := profiled(); err != nil {
+		return result{}, err
+	}
 	afterBy := map[string]float64{}
 	after, err := apiserverMutating(cfg, afterBy)
 	if err != nil {
@@ -288,6 +283,7 @@ func cafeScenario(ctx context.Context, c client.Client, cs kubernetes.Interface,
 			return result{}, err
 		}
 	}
+	profiled := profileAPIServer(cfg, *apiProfile, ns, 10)
 	if err := updateTemplate(ctx, c, cd, func() { cd.Spec.Template = template("bench:v2") }); err != nil {
 		return result{}, err
 	}
@@ -296,6 +292,9 @@ func cafeScenario(ctx context.Context, c client.Client, cs kubernetes.Interface,
 	}
 	wall := time.Since(start)
 	cpuTo := cpu.sample()
+	if err := profiled(); err != nil {
+		return result{}, err
+	}
 	stopFollowing()
 	fmt.Printf("%s:\n", name)
 	if trace != nil {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -164,21 +163,12 @@ func measureFailover(ctx context.Context, o options) (*failoverFigures, error) {
 	if os.Geteuid() != 0 {
 		return nil, errors.New("the failover part creates network namespaces and needs root (or pass -skip-failover)")
 	}
-	dir, err := os.MkdirTemp("", "cafe-bench-failover-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
 	fmt.Fprintln(os.Stderr, "failover: starting a local control plane...")
-	p, err := platform.Start(ctx, platform.Options{DataDir: filepath.Join(dir, "platform"), BinDir: o.binDir, APIServerPort: 0})
+	p, cfg, stop, err := platform.StartThrowaway(ctx, platform.Options{BinDir: o.binDir, APIServerPort: 0})
 	if err != nil {
 		return nil, err
 	}
-	defer p.Stop()
-	cfg, err := p.RESTConfig()
-	if err != nil {
-		return nil, err
-	}
+	defer stop()
 	if err := crd.Install(ctx, cfg); err != nil {
 		return nil, err
 	}

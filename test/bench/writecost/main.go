@@ -12,7 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,20 +46,11 @@ func main() {
 
 func run() error {
 	ctx := context.Background()
-	dir, err := os.MkdirTemp("", "cafe-writecost-")
+	p, cfg, stop, err := platform.StartThrowaway(ctx, platform.Options{BinDir: *binDir})
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	p, err := platform.Start(ctx, platform.Options{DataDir: filepath.Join(dir, "data"), BinDir: *binDir})
-	if err != nil {
-		return err
-	}
-	defer p.Stop()
-	cfg, err := p.RESTConfig()
-	if err != nil {
-		return err
-	}
+	defer stop()
 	cfg.QPS, cfg.Burst = -1, -1
 	pcfg := rest.CopyConfig(cfg)
 	pcfg.ContentType = runtime.ContentTypeProtobuf
@@ -109,21 +100,22 @@ func run() error {
 		name  string
 		write func(pod *corev1.Pod) error
 	}{
+		// No write carries a resourceVersion: kube-controller-manager
+		// marks the pods of a node without a kubelet not ready after a
+		// while, and the writes are measured, not that race.
 		{"spec: strategic merge patch (JSON)", func(pod *corev1.Pod) error {
-			b, _ := json.Marshal(map[string]any{"metadata": map[string]any{"resourceVersion": pod.ResourceVersion, "annotations": map[string]string{"n": strconv.Itoa(n)}}})
+			b, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{"n": strconv.Itoa(n)}}})
 			_, err := cs.CoreV1().Pods(ns).Patch(ctx, pod.Name, types.StrategicMergePatchType, b, metav1.PatchOptions{})
 			return err
 		}},
 		{"spec: PUT, protobuf", func(pod *corev1.Pod) error {
 			pod = pod.DeepCopy()
 			pod.Annotations = map[string]string{"n": strconv.Itoa(n)}
+			pod.ResourceVersion = ""
 			_, err := cs.CoreV1().Pods(ns).Update(ctx, pod, metav1.UpdateOptions{})
 			return err
 		}},
 		{"status: strategic merge patch (JSON)", func(pod *corev1.Pod) error {
-			// No resourceVersion: kube-controller-manager marks the pods
-			// of a node without a kubelet not ready after a while, and
-			// the status writes are measured, not the race.
 			b, _ := json.Marshal(map[string]any{"status": map[string]any{"conditions": []any{map[string]any{"type": "example.com/c", "status": cond(n), "lastTransitionTime": time.Now().UTC().Format(time.RFC3339)}}}})
 			_, err := cs.CoreV1().Pods(ns).Patch(ctx, pod.Name, types.StrategicMergePatchType, b, metav1.PatchOptions{}, "status")
 			return err
@@ -131,7 +123,7 @@ func run() error {
 		{"status: PUT, protobuf", func(pod *corev1.Pod) error {
 			pod = pod.DeepCopy()
 			setCondition(pod, corev1.PodCondition{Type: "example.com/c", Status: corev1.ConditionStatus(cond(n)), LastTransitionTime: metav1.Now()})
-			pod.ResourceVersion = "" // unconditional, as above
+			pod.ResourceVersion = ""
 			_, err := cs.CoreV1().Pods(ns).UpdateStatus(ctx, pod, metav1.UpdateOptions{})
 			return err
 		}},
@@ -238,14 +230,8 @@ func newPod(round, i int) *corev1.Pod {
 }
 
 func median(v []float64) float64 {
-	s := append([]float64(nil), v...)
-	for i := range s {
-		for j := i + 1; j < len(s); j++ {
-			if s[j] < s[i] {
-				s[i], s[j] = s[j], s[i]
-			}
-		}
-	}
+	s := slices.Clone(v)
+	slices.Sort(s)
 	return s[len(s)/2]
 }
 
