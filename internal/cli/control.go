@@ -16,9 +16,10 @@ import (
 func newPauseCommand(root *rootOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:   "pause NAME",
-		Short: "Keep the release's next batch from starting (spec.strategy.paused)",
-		Long: `Pause a CafeDeployment's release: no new batch starts. The batch in progress
-still completes, so no unit is left half-changed. kubectl cafe resume goes on.`,
+		Short: "Freeze the release where it is (spec.strategy.paused)",
+		Long: `Pause a CafeDeployment's release: no new batch starts, and in the batch in
+progress no further pod starts to change; pods already out of traffic for
+their change finish it and serve again. kubectl cafe resume goes on.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withSession(root, func(s *session) error { return s.pause(cmd.Context(), args[0]) })
@@ -84,7 +85,7 @@ func pauseEffect(cd *appsv1alpha1.CafeDeployment) string {
 	r := cd.Status.Release
 	switch r.Phase {
 	case appsv1alpha1.ReleaseProgressing, appsv1alpha1.ReleaseFailed:
-		return fmt.Sprintf("batch %d of %d, in progress, still completes and no later batch starts", r.Batch, r.TotalBatches)
+		return fmt.Sprintf("batch %d of %d freezes where it is: pods already changing finish, no other starts", r.Batch, r.TotalBatches)
 	case appsv1alpha1.ReleaseCompleted, "":
 		return "no release is in progress; the next one will not start its first batch"
 	}

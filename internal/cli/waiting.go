@@ -30,7 +30,7 @@ func waitingFor(cd *appsv1alpha1.CafeDeployment, v WorkloadView) []string {
 			out = append(out, fmt.Sprintf("confirmation after failing pods reached the failure threshold: kubectl cafe confirm %s --batch %d goes on, kubectl cafe rollback %s goes back",
 				v.Name, r.Batch, v.Name))
 		case r.Paused && !lastBatchEnded(cd.Status.Release.Batches):
-			out = append(out, fmt.Sprintf("resume: the release is paused; batch %d of %d, in progress, completes first (kubectl cafe resume %s)", r.Batch, r.TotalBatches, v.Name))
+			out = append(out, fmt.Sprintf("resume: the release is paused midway through batch %d of %d; pods already changing finish, no other starts (kubectl cafe resume %s)", r.Batch, r.TotalBatches, v.Name))
 		case r.Paused:
 			out = append(out, fmt.Sprintf("resume: the release is paused before batch %d of %d (kubectl cafe resume %s)", r.Batch, r.TotalBatches, v.Name))
 		default:

@@ -28,7 +28,7 @@ func TestWaitingForNamesWhatMovesTheReleaseOn(t *testing.T) {
 				cd.Spec.Strategy.Paused = true
 				cd.Status.Release.Batches = []appsv1alpha1.BatchRecord{{Batch: 1}}
 			},
-			want: []string{"resume: the release is paused; batch 1 of 3, in progress, completes first (kubectl cafe resume pay)"}},
+			want: []string{"resume: the release is paused midway through batch 1 of 3; pods already changing finish, no other starts (kubectl cafe resume pay)"}},
 		{name: "paused by failing pods", phase: appsv1alpha1.ReleasePaused,
 			edit: func(cd *appsv1alpha1.CafeDeployment) {
 				cd.Status.Conditions = []metav1.Condition{{Type: appsv1alpha1.CafeDeploymentWaitingForConfirmation, Status: metav1.ConditionTrue, Reason: "FailureThresholdReached"}}

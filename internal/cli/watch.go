@@ -85,7 +85,7 @@ func (o *getOptions) follow(ctx context.Context, s *session, name string) error 
 // settled reports a release that will not move until someone acts, or that
 // is complete: there is nothing more to watch. A status that does not yet
 // describe the latest spec is never settled: right after a change it still
-// shows the previous release. A pause lets the batch in progress complete,
+// shows the previous release. A pause lets the pods already changing finish,
 // and an abort sends changed pods back: the watch follows both to the end.
 func settled(cd *appsv1alpha1.CafeDeployment, v WorkloadView) bool {
 	if cd.Status.ObservedGeneration < cd.Generation {
@@ -96,8 +96,9 @@ func settled(cd *appsv1alpha1.CafeDeployment, v WorkloadView) bool {
 		return true
 	case appsv1alpha1.ReleasePaused:
 		// Failing pods or a one-replica unit hold the batch in progress
-		// itself: only someone can move it on.
-		return !cd.Spec.Strategy.Paused || lastBatchEnded(cd.Status.Release.Batches)
+		// itself: only someone can move it on. The user's pause freezes
+		// the batch once the pods already changing are done.
+		return !cd.Spec.Strategy.Paused || lastBatchEnded(cd.Status.Release.Batches) || !podsInMotion(v)
 	case appsv1alpha1.ReleaseAborted:
 		// With no earlier revision an abort only freezes the pods.
 		returning := v.Stable.Name != "" && v.Stable.Name != v.Release.Revision.Name && v.Total.Updated > 0

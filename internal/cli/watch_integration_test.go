@@ -81,7 +81,7 @@ func TestWatchDrawsEveryBatchUntilTheReleaseCompletes(t *testing.T) {
 	}
 }
 
-// A pause ends the watch once the batch in progress completed.
+// A pause ends the watch once the pods already changing are done.
 func TestWatchEndsWhenTheReleasePauses(t *testing.T) {
 	ns := env.Namespace(t)
 	createCompleted(t, ns, workloadSpec(ns, 6, "pay:v1", autoStrategy))
@@ -91,7 +91,7 @@ func TestWatchEndsWhenTheReleasePauses(t *testing.T) {
 	testenv.Eventually(t, time.Minute, "the watch to draw batch 1", func() (bool, string) {
 		return strings.Contains(out.String(), "Progressing, batch 1 of 3"), out.String()
 	})
-	if p := mustCafe(t, ns, "pause", "pay"); !strings.Contains(p, "paused pay: batch 1 of 3, in progress, still completes and no later batch starts") {
+	if p := mustCafe(t, ns, "pause", "pay"); !strings.Contains(p, "paused pay: batch 1 of 3 freezes where it is: pods already changing finish, no other starts") {
 		t.Errorf("pause said %q", p)
 	}
 	frames := waitWatchEnd(t, done, &out)

@@ -55,6 +55,11 @@ type Input struct {
 	// first (trafficHandoff.disabled): the budget still limits how many
 	// change at once.
 	SkipHandoff bool
+	// Paused starts no new update: a pod already out of traffic for one
+	// finishes it, and no other pod leaves traffic or changes for the update
+	// revision until it is lifted. Creations, replacements of lost pods,
+	// restarts, stops and scale-in go on.
+	Paused bool
 
 	// UpdateRevision is the revision every pod above the partition moves to.
 	UpdateRevision string

@@ -23,6 +23,9 @@ import (
 // replaced, then pods already out of traffic, then other unavailable pods,
 // then the rest, highest index first within each group.
 //
+// Pause: a paused set starts no new update; pods already out of traffic for
+// one finish it.
+//
 // Hand-off: a pod is changed (updated, restarted) or removed (scale-in, stop,
 // recreation) only after its serving condition went False, its address left
 // the endpoints and the drain time passed; it goes back into traffic only
@@ -214,9 +217,12 @@ func (pl *planner) tendLive() {
 	for _, p := range restartsToStart {
 		pl.leaveTraffic(p, ServingRestart, true)
 	}
+	var paused int
 	for _, p := range pl.toUpdate {
 		switch {
 		case !updatesToStart[p]:
+		case pl.in.Paused:
+			paused++
 		case pl.in.SkipHandoff:
 			pl.changeInTraffic(p)
 		default:
@@ -224,6 +230,10 @@ func (pl *planner) tendLive() {
 		}
 	}
 	pl.waitBudget()
+	if paused > 0 {
+		pl.wait(Wait{Reason: WaitPaused, Message: fmt.Sprintf(
+			"updates paused: %d pods wait to move to revision %s", paused, pl.in.UpdateRevision)})
+	}
 }
 
 func (pl *planner) updateAction(p *Pod, handoff Handoff) Action {

@@ -559,3 +559,56 @@ func TestPlanLeavesPendingPodsAlone(t *testing.T) {
 		},
 	})
 }
+
+func TestPlanPausedStartsNoNewUpdate(t *testing.T) {
+	v1 := func(i int, mods ...func(*Pod)) Pod { return servingPod(i, "v1", mods...) }
+	v2 := func(i int, mods ...func(*Pod)) Pod { return servingPod(i, "v2", mods...) }
+	paused := func(in Input) Input { return with(in, func(in *Input) { in.Paused = true }) }
+	runPlanCases(t, []planCase{
+		{
+			name:    "no pod leaves traffic for the update",
+			input:   paused(baseInput(v1(0), v1(1), v1(2))),
+			waits:   []WaitReason{WaitPaused},
+			message: "updates paused: 3 pods wait to move to revision v2",
+		},
+		{
+			name:    "nor changes in traffic when the hand-off is disabled",
+			input:   paused(with(baseInput(v1(0), v1(1), v1(2)), func(in *Input) { in.SkipHandoff = true })),
+			waits:   []WaitReason{WaitPaused},
+			message: "3 pods wait",
+		},
+		{
+			name:    "a pod already drained for the update finishes it",
+			input:   paused(baseInput(v1(0), v1(1), v1(2, outOfTraffic(5*time.Second, true)))),
+			want:    []Action{UpdateInPlace{Name: "web-2", Revision: "v2", Handoff: HandoffDrained}},
+			waits:   []WaitReason{WaitPaused},
+			message: "2 pods wait",
+		},
+		{
+			name:    "a pod still draining goes on draining",
+			input:   paused(baseInput(v1(0), v1(1), v1(2, outOfTraffic(2*time.Second, true)))),
+			waits:   []WaitReason{WaitDraining, WaitPaused},
+			requeue: 3 * time.Second,
+		},
+		{
+			name:  "a pod changing in place finishes and goes back into traffic",
+			input: paused(baseInput(v1(0), v1(1), v2(2, outOfTraffic(9*time.Second, true), inProgress))),
+			waits: []WaitReason{WaitInPlaceInProgress, WaitPaused},
+		},
+		{
+			name:  "a lost pod is still replaced",
+			input: paused(baseInput(v1(0), v1(1))),
+			want:  []Action{CreatePod{Index: 2, Revision: "v2"}},
+			waits: []WaitReason{WaitPaused},
+		},
+		{
+			name:  "an operator's restart still runs",
+			input: paused(baseInput(v2(0), v2(1), v2(2, restartRequested("r1")))),
+			want:  []Action{SetServing{Name: "web-2", Serving: false, Reason: ServingRestart}},
+		},
+		{
+			name:  "a paused set with nothing to update waits for nothing",
+			input: paused(baseInput(v2(0), v2(1), v2(2))),
+		},
+	})
+}

@@ -30,6 +30,7 @@ func randomInput(r *rand.Rand) Input {
 		Drain:            secondsUpTo(r, 6),
 		MaxDrainWait:     secondsUpTo(r, 20),
 		AllowEmpty:       r.Intn(4) == 0,
+		Paused:           r.Intn(4) == 0,
 		UpdateRevision:   "v2",
 		CurrentRevision:  pick(r, "v1", ""),
 		InPlaceUpdatable: r.Intn(2) == 0,
@@ -153,6 +154,9 @@ func checkPlan(in Input, res Result) error {
 			return fmt.Errorf("action %#v on a pod whose last write is still pending", a)
 		}
 		touched[name] = true
+		if in.Paused && startsUpdate(p, a) {
+			return fmt.Errorf("paused, yet %#v starts an update of %s", a, p.Name)
+		}
 		if err := checkPodAction(&state, p, a, live); err != nil {
 			return err
 		}
@@ -252,4 +256,19 @@ func countInTraffic(in *Input) int {
 		}
 	}
 	return n
+}
+
+// startsUpdate tells whether an action begins moving a pod to the update
+// revision: taking it out of traffic for that, or changing it while it is
+// still in traffic (no hand-off).
+func startsUpdate(p *Pod, a Action) bool {
+	switch a := a.(type) {
+	case SetServing:
+		return !a.Serving && a.Reason == ServingUpdate
+	case UpdateInPlace:
+		return p.Serving != corev1.ConditionFalse
+	case DeletePod:
+		return a.Reason == DeleteRecreate && p.Serving != corev1.ConditionFalse
+	}
+	return false
 }

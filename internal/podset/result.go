@@ -75,6 +75,8 @@ const (
 	// WaitInPlaceImpossible: the update needs new pods but the policy is
 	// InPlaceOnly.
 	WaitInPlaceImpossible WaitReason = "InPlaceImpossible"
+	// WaitPaused: the set is paused, and pods wait to start their update.
+	WaitPaused WaitReason = "Paused"
 )
 
 // Status is the pod counts an InPlaceSet reports.

@@ -61,9 +61,11 @@
 //
 // # Holding and stopping
 //
-//   - spec.strategy.paused keeps the next batch from starting. It does not
-//     touch partitions, so a batch in progress still completes; the progress
-//     deadline is counted again from the resume.
+//   - spec.strategy.paused keeps the next batch from starting, and pauses
+//     the InPlaceSets (UnitPlan.Paused), which start no further pod change
+//     in the batch in progress: the release freezes where it is. Partitions
+//     do not move. The progress deadline is counted again from the resume.
+//     An abort is not held by the pause.
 //   - When failing pods at the revision (UnitObservation.Failing) reach the
 //     failure threshold (default 1), the release pauses with reason
 //     FailureThresholdReached: the confirmation in the spec at that moment

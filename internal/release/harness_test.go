@@ -100,6 +100,16 @@ func partitions(out Output) []int32 {
 	return n
 }
 
+// wantSetsPaused checks every unit's InPlaceSet pause.
+func wantSetsPaused(t *testing.T, out Output, paused bool) {
+	t.Helper()
+	for _, u := range out.Units {
+		if u.Paused != paused {
+			t.Errorf("unit %s: InPlaceSet paused %v, want %v", u.Name, u.Paused, paused)
+		}
+	}
+}
+
 func replicas(out Output) []int32 {
 	var n []int32
 	for _, u := range out.Units {

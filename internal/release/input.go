@@ -46,7 +46,8 @@ type Strategy struct {
 	BatchSize Amount
 	// NeedConfirm makes every batch after the first wait for a confirmation.
 	NeedConfirm bool
-	// Paused stops new batches from starting.
+	// Paused stops new batches from starting and, through the InPlaceSets,
+	// any further pod change in the batch in progress.
 	Paused bool
 	// MaxUnavailablePerUnit is spec.strategy.maxUnavailablePerUnit (a count,
 	// or a percentage of the unit's replicas rounded down).

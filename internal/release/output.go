@@ -40,6 +40,10 @@ type UnitPlan struct {
 	MaxUnavailable int32
 	// AllowEmpty is the InPlaceSet's allowEmpty.
 	AllowEmpty bool
+	// Paused is the InPlaceSet's paused: the user paused the release, so no
+	// further pod starts to change, also in the batch in progress. An abort
+	// is not held by it: the pods it sends back still go.
+	Paused bool
 }
 
 // Event is a Kubernetes event to record on the CafeDeployment.

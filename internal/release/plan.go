@@ -504,6 +504,7 @@ func (p *planner) output() Output {
 			Partition:      s.partition,
 			MaxUnavailable: maxUnavailable(p.in.Strategy.MaxUnavailablePerUnit, s.replicas()),
 			AllowEmpty:     p.in.Strategy.AllowUnitOutage,
+			Paused:         p.in.Strategy.Paused && p.rel.Phase != PhaseAborted,
 		}
 	}
 	out.Conditions = p.conditions()

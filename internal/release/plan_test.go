@@ -187,18 +187,22 @@ func TestPlanPauseFreezesPartitions(t *testing.T) {
 	out := mustPlan(t, in) // batch 1 in progress
 	wantInts(t, "targets", targets(out), []int32{4, 3, 3})
 
+	wantSetsPaused(t, out, false)
+
+	// The InPlaceSets are paused too: no further pod of the batch starts.
 	in = then(in, out, stillObserved)
 	in.Strategy.Paused = true
 	out = mustPlan(t, in)
 	wantPhase(t, out, PhasePaused)
 	wantInts(t, "partitions", partitions(out), []int32{6, 7, 7})
+	wantSetsPaused(t, out, true)
 	wantEvents(t, out, ReasonReleasePaused)
 	if c := conditionOf(t, out, ConditionReleasePaused); c.Status != metav1.ConditionTrue || c.Reason != ReasonPaused {
 		t.Errorf("ReleasePaused = %+v", c)
 	}
 
-	// The batch in progress completes, but the next one does not start, and
-	// the deadline does not run while paused.
+	// A batch whose pods had all started completes, but the next one does
+	// not start, and the deadline does not run while paused.
 	in = then(in, out, settled)
 	in.Now = in.Now.Add(time.Hour)
 	out = mustPlan(t, in)
@@ -210,6 +214,7 @@ func TestPlanPauseFreezesPartitions(t *testing.T) {
 	in.Strategy.Paused = false
 	out = mustPlan(t, in)
 	wantPhase(t, out, PhaseProgressing)
+	wantSetsPaused(t, out, false)
 	wantInts(t, "targets", targets(out), []int32{7, 7, 6})
 	wantEvents(t, out, ReasonBatchStarted, ReasonReleaseResumed)
 }
@@ -370,8 +375,10 @@ func TestPlanAbort(t *testing.T) {
 	out := mustPlan(t, in)
 	in = then(in, out, settled)
 	in.Controls.Abort = true
+	in.Strategy.Paused = true // a pause does not hold the pods the abort sends back
 	out = mustPlan(t, in)
 	wantPhase(t, out, PhaseAborted)
+	wantSetsPaused(t, out, false)
 	wantEvents(t, out, ReasonReleaseAborted)
 	for _, u := range out.Units {
 		if u.Revision != "v1" || u.Partition != 0 || u.Replicas != 10 {
@@ -393,7 +400,7 @@ func TestPlanAbort(t *testing.T) {
 
 	// Lifting the abort restarts the release from the pods' real state.
 	in = then(in, out, settled)
-	in.Controls.Abort = false
+	in.Controls.Abort, in.Strategy.Paused = false, false
 	out = mustPlan(t, in)
 	wantPhase(t, out, PhaseProgressing)
 	wantInts(t, "targets", targets(out), []int32{4, 3, 3})

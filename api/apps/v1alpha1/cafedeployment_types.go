@@ -161,8 +161,10 @@ type CafeDeploymentStrategy struct {
 	// +optional
 	NeedConfirm bool `json:"needConfirm,omitempty"`
 
-	// paused keeps the next batch from starting. The batch in progress still
-	// completes.
+	// paused freezes the release where it is: no next batch starts, and in
+	// the batch in progress no further pod starts to change; a pod already
+	// out of traffic for its change finishes it and goes back into traffic.
+	// Lost pods are still replaced. Lifting it goes on from there.
 	// +optional
 	Paused bool `json:"paused,omitempty"`
 

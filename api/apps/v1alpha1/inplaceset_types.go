@@ -129,6 +129,14 @@ type InPlaceSetSpec struct {
 	// change waits with the reason UnitWouldBeEmpty.
 	// +optional
 	AllowEmpty bool `json:"allowEmpty,omitempty"`
+
+	// paused starts no new update: a pod already out of traffic for one
+	// finishes it, and no other pod leaves traffic or changes to the update
+	// revision until it is lifted. Lost pods are still replaced; restarts,
+	// stops and scale-in go on. A CafeDeployment sets it while the user
+	// pauses its release.
+	// +optional
+	Paused bool `json:"paused,omitempty"`
 }
 
 // InPlaceSetStatus is the observed state of an InPlaceSet.

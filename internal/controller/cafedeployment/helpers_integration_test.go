@@ -5,6 +5,7 @@ package cafedeployment_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -155,6 +156,18 @@ func countImage(pods map[string]podView, image string) map[string]int {
 		}
 	}
 	return out
+}
+
+// atImage names the pods whose spec asks for image, sorted.
+func atImage(pods map[string]podView, image string) []string {
+	var names []string
+	for name, p := range pods {
+		if p.image == image {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
 }
 
 func waitAll(t *testing.T, ns string, n int, image string) map[string]podView {

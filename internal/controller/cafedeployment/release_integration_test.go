@@ -3,8 +3,11 @@
 package cafedeployment_test
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -103,17 +106,57 @@ func TestReleaseThatNeedsRecreationKeepsNames(t *testing.T) {
 	}
 }
 
-// Rolling back from the middle of a paused batch brings every pod back.
-func TestRollbackFromPausedBatch(t *testing.T) {
+// Pausing in the middle of a batch freezes it where it is: the pods that
+// had started their change finish it and serve, no other pod starts. Rolling
+// back from there brings every pod back.
+func TestPauseFreezesABatchMidwayAndRollbackBringsEveryPodBack(t *testing.T) {
 	ns := env.Namespace(t)
 	createReleased(t, ns, 12)
 	setImage(t, ns, "pay:v2")
 	waitPhase(t, ns, appsv1alpha1.ReleaseWaitingForConfirmation, 1)
-	edit(t, ns, func(cd *appsv1alpha1.CafeDeployment) {
-		cd.Spec.Strategy.Paused = true
-		cd.Spec.Release.Confirm = &appsv1alpha1.ReleaseConfirmation{Revision: cd.Status.Release.Revision, Batch: 1}
+	// Batch 1 changes the other 9 pods, one per unit at a time; pause it as
+	// soon as it has changed one.
+	confirm(t, ns, 1)
+	testenv.Eventually(t, time.Minute, "batch 1 to change a pod", func() (bool, string) {
+		n := len(atImage(podsByName(t, ns), "pay:v2"))
+		return n > 3, fmt.Sprintf("%d pods at pay:v2", n)
 	})
-	// Roll back: the template returns to v1, released at once.
+	edit(t, ns, func(cd *appsv1alpha1.CafeDeployment) { cd.Spec.Strategy.Paused = true })
+	waitPhase(t, ns, appsv1alpha1.ReleasePaused, 1)
+
+	// Frozen: every pod serves again, and for longer than a pod's change
+	// takes (drain and restart) none starts changing.
+	var frozen []string
+	testenv.Eventually(t, time.Minute, "every pod back in traffic", func() (bool, string) {
+		pods := podsByName(t, ns)
+		frozen = atImage(pods, "pay:v2")
+		ready := 0
+		for _, p := range pods {
+			if p.ready {
+				ready++
+			}
+		}
+		return ready == 12, fmt.Sprintf("%d of %d pods ready; %d at pay:v2", ready, len(pods), len(frozen))
+	})
+	if len(frozen) >= 12 {
+		t.Fatalf("batch 1 finished although it was paused midway (%d pods at pay:v2)", len(frozen))
+	}
+	for end := time.Now().Add(3 * drain); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		pods := podsByName(t, ns)
+		if now := atImage(pods, "pay:v2"); !slices.Equal(now, frozen) {
+			t.Fatalf("paused, yet the pods at pay:v2 went from %v to %v", frozen, now)
+		}
+		for name, p := range pods {
+			if !p.ready {
+				t.Fatalf("paused, yet pod %s left traffic", name)
+			}
+		}
+	}
+	if cd := get(t, ns); cd.Status.Release.Phase != appsv1alpha1.ReleasePaused || cd.Status.Release.Batch != 1 {
+		t.Errorf("release %s at batch %d while paused, want Paused at batch 1", cd.Status.Release.Phase, cd.Status.Release.Batch)
+	}
+
+	// Roll back from there: the template returns to v1, released at once.
 	setImage(t, ns, "pay:v1", func(cd *appsv1alpha1.CafeDeployment) {
 		cd.Spec.Strategy.Paused = false
 		cd.Spec.Release.ImmediateRevision = revision.Name(cd.Name, &cd.Spec.Template)

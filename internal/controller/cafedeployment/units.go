@@ -73,6 +73,7 @@ func desiredSet(cd *appsv1alpha1.CafeDeployment, plan release.UnitPlan, template
 			MaxUnavailable:  &maxUnavailable,
 			TrafficHandoff:  s.TrafficHandoff,
 			AllowEmpty:      plan.AllowEmpty,
+			Paused:          plan.Paused,
 		},
 	}
 }

@@ -161,6 +161,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		MaxDrainWait:     time.Duration(derefInt32(set.Spec.TrafficHandoff.MaxWaitSeconds, appsv1alpha1.DefaultMaxWaitSeconds)) * time.Second,
 		AllowEmpty:       set.Spec.AllowEmpty,
 		SkipHandoff:      set.Spec.TrafficHandoff.Disabled,
+		Paused:           set.Spec.Paused,
 		UpdateRevision:   updateRev,
 		CurrentRevision:  currentRev,
 		InPlaceUpdatable: podset.InPlaceUpdatable(*templates[currentRev], set.Spec.Template),
