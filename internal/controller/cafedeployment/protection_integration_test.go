@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
+	"github.com/cafe-dev/cafe/internal/platform"
 	"github.com/cafe-dev/cafe/internal/testenv"
 )
 
@@ -54,28 +55,27 @@ func TestServingPodsAreProtectedFromDirectDeletes(t *testing.T) {
 	})
 }
 
-// kubectl drain of a node holding a unit's pods never takes that unit below
-// its floor: the per-unit PodDisruptionBudget holds evictions until the
-// replacement serves elsewhere.
+// kubectl drain of a node holding all of a unit's pods never takes that unit
+// below its floor: the per-unit PodDisruptionBudget refuses the second
+// eviction until the first pod's replacement serves on the other node.
 func TestDrainKeepsEveryUnitAboveItsFloor(t *testing.T) {
 	ns := env.Namespace(t)
+	// Both of unit-a's pods go to its first node: the other is cordoned
+	// while they are created, and stays cordoned into the drain, so the
+	// first evicted pod's replacement cannot serve before the budget has
+	// refused the second eviction.
+	node, other := platform.NodeName("unit-a", 0), platform.NodeName("unit-a", 1)
+	setNodeSchedulable(t, other, false)
+	defer setNodeSchedulable(t, other, true)
 	createReleased(t, ns, 6) // two pods per unit, floor 1 per unit
 	pods := podsByName(t, ns)
 	var list corev1.PodList
 	if err := env.Client.List(context.Background(), &list, client.InNamespace(ns)); err != nil {
 		t.Fatal(err)
 	}
-	// Drain the unit-a node that holds most of unit-a's pods.
-	perNode := map[string]int{}
 	for _, p := range list.Items {
-		if p.Labels[appsv1alpha1.UnitLabel] == "unit-a" {
-			perNode[p.Spec.NodeName]++
-		}
-	}
-	node, most := "", 0
-	for n, c := range perNode {
-		if c > most {
-			node, most = n, c
+		if p.Labels[appsv1alpha1.UnitLabel] == "unit-a" && p.Spec.NodeName != node {
+			t.Fatalf("pod %s is on %s, want every unit-a pod on %s", p.Name, p.Spec.NodeName, node)
 		}
 	}
 	// The disruption controller must have computed the unit's budget before
@@ -114,8 +114,21 @@ func TestDrainKeepsEveryUnitAboveItsFloor(t *testing.T) {
 		}
 	}()
 	kubectl := filepath.Join(testenv.BinDir(), "kubectl")
-	out, err := exec.Command(kubectl, "--kubeconfig", env.Platform.KubeconfigPath(), "drain", node,
-		"--ignore-daemonsets", "--delete-emptydir-data", "--pod-selector", "test-ns="+ns, "--timeout=120s").CombinedOutput()
+	var drainOut testenv.SyncBuffer
+	drain := exec.Command(kubectl, "--kubeconfig", env.Platform.KubeconfigPath(), "drain", node,
+		"--ignore-daemonsets", "--delete-emptydir-data", "--pod-selector", "test-ns="+ns, "--timeout=120s")
+	drain.Stdout, drain.Stderr = &drainOut, &drainOut
+	if err := drain.Start(); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, time.Minute, "the budget to refuse the second eviction", func() (bool, string) {
+		return strings.Contains(drainOut.String(), "disruption budget"), drainOut.String()
+	})
+	// The replacement may now be scheduled; the drain's retry goes through
+	// once it serves.
+	setNodeSchedulable(t, other, true)
+	err := drain.Wait()
+	out := drainOut.String()
 	close(stop)
 	<-done
 	defer exec.Command(kubectl, "--kubeconfig", env.Platform.KubeconfigPath(), "uncordon", node).Run()
@@ -125,7 +138,7 @@ func TestDrainKeepsEveryUnitAboveItsFloor(t *testing.T) {
 		for _, p := range pdbs.Items {
 			t.Logf("budget %s: %+v", p.Name, p.Status)
 		}
-		t.Fatalf("kubectl drain %s: %v\n%s", node, err, tail(string(out), 1500))
+		t.Fatalf("kubectl drain %s: %v\n%s", node, err, tail(out, 1500))
 	}
 	t.Cleanup(func() {
 		if !t.Failed() {
@@ -155,9 +168,10 @@ func TestDrainKeepsEveryUnitAboveItsFloor(t *testing.T) {
 			t.Errorf("pod %s did not come back under its name", name)
 		}
 	}
-	if !strings.Contains(string(out), "evicted") {
+	if !strings.Contains(out, "evicted") {
 		t.Errorf("drain evicted nothing:\n%s", out)
 	}
+
 }
 
 // A release decision must name the user who makes it: the confirmed-by

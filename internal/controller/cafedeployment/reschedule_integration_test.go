@@ -9,6 +9,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -21,14 +22,16 @@ import (
 func setUnitSchedulable(t *testing.T, unit string, schedulable bool) {
 	t.Helper()
 	for i := 0; i < 2; i++ {
-		node := &corev1.Node{}
-		if err := env.Client.Get(context.Background(), client.ObjectKey{Name: platform.NodeName(unit, i)}, node); err != nil {
-			t.Fatal(err)
-		}
-		patch := []byte(fmt.Sprintf(`{"spec":{"unschedulable":%t}}`, !schedulable))
-		if err := env.Client.Patch(context.Background(), node, client.RawPatch("application/merge-patch+json", patch)); err != nil {
-			t.Fatal(err)
-		}
+		setNodeSchedulable(t, platform.NodeName(unit, i), schedulable)
+	}
+}
+
+func setNodeSchedulable(t *testing.T, name string, schedulable bool) {
+	t.Helper()
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	patch := []byte(fmt.Sprintf(`{"spec":{"unschedulable":%t}}`, !schedulable))
+	if err := env.Client.Patch(context.Background(), node, client.RawPatch("application/merge-patch+json", patch)); err != nil {
+		t.Fatal(err)
 	}
 }
 
