@@ -157,19 +157,21 @@ func TestShardMapUpdateToOverlapIsRefused(t *testing.T) {
 
 // TestShardMapRangesPolicyTypeChecks: the API server type-checks the policy
 // against the ShardMap schema and reports any expression it could not.
-func TestShardMapRangesPolicyTypeChecks(t *testing.T) {
+func TestAdmissionPoliciesTypeCheck(t *testing.T) {
 	policies := env.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicies()
-	testenv.Eventually(t, time.Minute, "the policy's type check", func() (bool, string) {
-		p, err := policies.Get(context.Background(), "cafe-shardmap-ranges", metav1.GetOptions{})
-		if err != nil {
-			return false, err.Error()
-		}
-		if p.Status.ObservedGeneration != p.Generation || p.Status.TypeChecking == nil {
-			return false, fmt.Sprintf("status %+v", p.Status)
-		}
-		for _, w := range p.Status.TypeChecking.ExpressionWarnings {
-			t.Errorf("%s: %s", w.FieldRef, w.Warning)
-		}
-		return true, ""
-	})
+	for _, name := range []string{"cafe-pod-protection", "cafe-release-approver", "cafe-selector-matches-template", "cafe-shardmap-ranges"} {
+		testenv.Eventually(t, time.Minute, name+"'s type check", func() (bool, string) {
+			p, err := policies.Get(context.Background(), name, metav1.GetOptions{})
+			if err != nil {
+				return false, err.Error()
+			}
+			if p.Status.ObservedGeneration != p.Generation || p.Status.TypeChecking == nil {
+				return false, fmt.Sprintf("status %+v", p.Status)
+			}
+			for _, w := range p.Status.TypeChecking.ExpressionWarnings {
+				t.Errorf("%s %s: %s", name, w.FieldRef, w.Warning)
+			}
+			return true, ""
+		})
+	}
 }

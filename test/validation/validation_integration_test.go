@@ -7,8 +7,10 @@ package validation
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -47,6 +49,7 @@ func amount(v intstr.IntOrString) *intstr.IntOrString { return &v }
 
 func TestBadCafeDeploymentSpecsAreRefusedNamingTheField(t *testing.T) {
 	ns := env.Namespace(t)
+	waitForSelectorPolicy(t, ns)
 	cases := []struct {
 		name   string
 		mutate func(*appsv1alpha1.CafeDeployment)
@@ -85,6 +88,15 @@ func TestBadCafeDeploymentSpecsAreRefusedNamingTheField(t *testing.T) {
 		{"selector does not match the template", func(c *appsv1alpha1.CafeDeployment) {
 			c.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"tier": "db"}}
 		}, "spec.selector", nil},
+		{"selector value differs from the template's", func(c *appsv1alpha1.CafeDeployment) {
+			c.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": "other"}}
+		}, "spec.selector.matchLabels", []string{"app=other"}},
+		{"selector expression the template does not satisfy", func(c *appsv1alpha1.CafeDeployment) {
+			c.Spec.Selector.MatchExpressions = []metav1.LabelSelectorRequirement{{Key: "tier", Operator: metav1.LabelSelectorOpIn, Values: []string{"web"}}}
+		}, "spec.selector.matchExpressions", []string{"tier In"}},
+		{"selector expression excluding a template label", func(c *appsv1alpha1.CafeDeployment) {
+			c.Spec.Selector.MatchExpressions = []metav1.LabelSelectorRequirement{{Key: "app", Operator: metav1.LabelSelectorOpDoesNotExist}}
+		}, "spec.selector.matchExpressions", []string{"app DoesNotExist"}},
 		{"empty selector", func(c *appsv1alpha1.CafeDeployment) { c.Spec.Selector = &metav1.LabelSelector{} }, "spec.selector", nil},
 		{"restart policy Never", func(c *appsv1alpha1.CafeDeployment) { c.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyNever }, "spec.template.spec.restartPolicy", nil},
 		{"negative history limit", func(c *appsv1alpha1.CafeDeployment) { c.Spec.RevisionHistoryLimit = ptr.To[int32](-1) }, "spec.revisionHistoryLimit", nil},
@@ -115,10 +127,34 @@ func TestBadCafeDeploymentSpecsAreRefusedNamingTheField(t *testing.T) {
 		})
 	}
 	// The good spec itself is accepted, so the refusals above are about
-	// the one field each case broke.
+	// the one field each case broke; so is a selector whose every kind of
+	// expression the template satisfies.
 	if err := env.Client.Create(context.Background(), valid(ns), client.DryRunAll); err != nil {
 		t.Fatalf("the valid spec was refused: %v", err)
 	}
+	expressions := valid(ns)
+	expressions.Spec.Selector.MatchExpressions = []metav1.LabelSelectorRequirement{
+		{Key: "app", Operator: metav1.LabelSelectorOpIn, Values: []string{"web", "pay"}},
+		{Key: "app", Operator: metav1.LabelSelectorOpNotIn, Values: []string{"db"}},
+		{Key: "app", Operator: metav1.LabelSelectorOpExists},
+		{Key: "tier", Operator: metav1.LabelSelectorOpNotIn, Values: []string{"db"}},
+		{Key: "tier", Operator: metav1.LabelSelectorOpDoesNotExist},
+	}
+	if err := env.Client.Create(context.Background(), expressions, client.DryRunAll); err != nil {
+		t.Fatalf("a selector the template satisfies was refused: %v", err)
+	}
+}
+
+// waitForSelectorPolicy waits until the cafe-selector-matches-template
+// policy is in force: a policy just installed takes a moment to be enforced.
+func waitForSelectorPolicy(t *testing.T, ns string) {
+	t.Helper()
+	testenv.Eventually(t, time.Minute, "the cafe-selector-matches-template policy to be enforced", func() (bool, string) {
+		cd := valid(ns)
+		cd.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": "other"}}
+		err := env.Client.Create(context.Background(), cd, client.DryRunAll)
+		return err != nil, fmt.Sprintf("a selector of app=other: %v", err)
+	})
 }
 
 // An HPA (or kubectl scale) may take replicas below the fixed quotas: the
@@ -148,6 +184,7 @@ func TestScaleBelowFixedQuotasIsAccepted(t *testing.T) {
 
 func TestBadInPlaceSetSpecsAreRefused(t *testing.T) {
 	ns := env.Namespace(t)
+	waitForSelectorPolicy(t, ns)
 	labels := map[string]string{"app": "x"}
 	base := func() *appsv1alpha1.InPlaceSet {
 		return &appsv1alpha1.InPlaceSet{
@@ -166,6 +203,7 @@ func TestBadInPlaceSetSpecsAreRefused(t *testing.T) {
 		"negative partition":       {func(s *appsv1alpha1.InPlaceSet) { s.Spec.Partition = ptr.To[int32](-1) }, "spec.partition"},
 		"maxUnavailable 0":         {func(s *appsv1alpha1.InPlaceSet) { s.Spec.MaxUnavailable = amount(intstr.FromInt32(0)) }, "spec.maxUnavailable"},
 		"selector not in template": {func(s *appsv1alpha1.InPlaceSet) { s.Spec.Selector.MatchLabels = map[string]string{"y": "z"} }, "spec.selector"},
+		"selector value differs":   {func(s *appsv1alpha1.InPlaceSet) { s.Spec.Selector.MatchLabels = map[string]string{"app": "y"} }, "spec.selector.matchLabels: app=y"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			s := base()

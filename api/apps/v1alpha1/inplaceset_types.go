@@ -64,9 +64,10 @@ type TrafficHandoff struct {
 
 // InPlaceSetSpec is the desired state of an InPlaceSet.
 // +kubebuilder:validation:XValidation:rule="has(self.selector.matchLabels) || has(self.selector.matchExpressions)",message="selector must not be empty: an empty selector would adopt every pod in the namespace",fieldPath=".selector"
-// The selector rule checks label keys only: comparing the values too exceeds
-// the API server's CEL cost budget, because the schema of metav1.LabelSelector
-// and ObjectMeta puts no bound on map sizes or string lengths.
+// The schema checks that every key of selector.matchLabels is a template
+// label; the admission policy cafe-selector-matches-template checks the values
+// and selector.matchExpressions as well (a schema rule comparing values would
+// exceed the CEL cost budget: a label selector's schema bounds no map size).
 // +kubebuilder:validation:XValidation:rule="!has(self.selector.matchLabels) || (has(self.template.metadata) && has(self.template.metadata.labels) && self.selector.matchLabels.all(k, k in self.template.metadata.labels))",message="every key of selector.matchLabels must be a label in template.metadata.labels",fieldPath=".selector.matchLabels"
 // +kubebuilder:validation:XValidation:rule="!has(self.template.spec.restartPolicy) || self.template.spec.restartPolicy == 'Always'",message="template.spec.restartPolicy must be Always: the set replaces pods that end, it does not run them to completion",fieldPath=".template.spec.restartPolicy"
 type InPlaceSetSpec struct {
