@@ -275,9 +275,10 @@ func TestPlanHandoffEndings(t *testing.T) {
 			want:  []Action{UpdateInPlace{Name: "web-0", Revision: "v2", Handoff: HandoffCannotLeaveEndpoints}},
 		},
 		{
-			name:    "a pod no Service lets go of still drains",
+			name:    "a pod no Service lets go of still drains, and says why it will change while listed",
 			input:   p(outOfTraffic(4*time.Second, false), cannotLeave),
-			waits:   []WaitReason{WaitDraining},
+			waits:   []WaitReason{WaitCannotLeaveEndpoints},
+			message: "pod web-0 draining: 4s of 5s; a Service with publishNotReadyAddresses keeps it in its endpoints",
 			requeue: time.Second,
 		},
 		{

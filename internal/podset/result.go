@@ -55,6 +55,10 @@ const (
 	WaitDraining WaitReason = "Draining"
 	// WaitLeavingEndpoints: a pod drained but some endpoints still list it.
 	WaitLeavingEndpoints WaitReason = "LeavingEndpoints"
+	// WaitCannotLeaveEndpoints: a pod drains, but a Service that publishes
+	// not-ready addresses will list it whatever its readiness; it changes
+	// after the drain time, still listed.
+	WaitCannotLeaveEndpoints WaitReason = "CannotLeaveEndpoints"
 	// WaitInPlaceInProgress: a pod's containers are taking an in-place
 	// update or restart.
 	WaitInPlaceInProgress WaitReason = "InPlaceInProgress"

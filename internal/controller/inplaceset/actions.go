@@ -39,13 +39,13 @@ type applyContext struct {
 type doneActions struct {
 	mu    sync.Mutex
 	order []string
-	pods  map[string][]string // "reason\x00message" → pod names
+	pods  map[string][]string // "type\x00reason\x00message" → pod names
 }
 
-func (d *doneActions) add(reason, message, pod string) {
+func (d *doneActions) add(eventType, reason, message, pod string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	key := reason + "\x00" + message
+	key := eventType + "\x00" + reason + "\x00" + message
 	if _, ok := d.pods[key]; !ok {
 		d.order = append(d.order, key)
 	}
@@ -55,14 +55,15 @@ func (d *doneActions) add(reason, message, pod string) {
 // report records one event per kind of action.
 func (d *doneActions) report(r *Reconciler, set *appsv1alpha1.InPlaceSet) {
 	for _, key := range d.order {
-		reason, message, _ := strings.Cut(key, "\x00")
+		eventType, rest, _ := strings.Cut(key, "\x00")
+		reason, message, _ := strings.Cut(rest, "\x00")
 		pods := d.pods[key]
 		sort.Strings(pods)
 		noun := "pod"
 		if len(pods) > 1 {
 			noun = "pods"
 		}
-		r.Recorder.Eventf(set, corev1.EventTypeNormal, reason, "%s %s: %s", noun, strings.Join(pods, ", "), message)
+		r.Recorder.Eventf(set, eventType, reason, "%s %s: %s", noun, strings.Join(pods, ", "), message)
 	}
 }
 
@@ -155,7 +156,7 @@ func (r *Reconciler) prepare(ctx context.Context, ac applyContext, a podset.Acti
 				return fmt.Errorf("create pod %s: %w", pod.Name, err)
 			}
 			r.expect.created(set, pod.Name, pod.UID)
-			ac.done.add("CreatedPod", "created at revision "+a.Revision, pod.Name)
+			ac.done.add(corev1.EventTypeNormal, "CreatedPod", "created at revision "+a.Revision, pod.Name)
 			return nil
 		}, nil
 	case podset.DeletePod:
@@ -175,7 +176,7 @@ func (r *Reconciler) prepare(ctx context.Context, ac applyContext, a podset.Acti
 			if err != nil && !apierrors.IsNotFound(err) {
 				return fmt.Errorf("delete pod %s: %w", pod.Name, err)
 			}
-			ac.done.add("DeletedPod", "deleted ("+string(a.Reason)+handoffNote(a.Handoff)+")", pod.Name)
+			ac.done.add(handoffEventType(a.Handoff), "DeletedPod", "deleted ("+string(a.Reason)+handoffNote(a.Handoff)+")", pod.Name)
 			return nil
 		}, nil
 	case podset.SetServing:
@@ -200,7 +201,7 @@ func (r *Reconciler) prepare(ctx context.Context, ac applyContext, a podset.Acti
 			if err := r.patchPod(ctx, set, pod, types.StrategicMergePatchType, patch); err != nil {
 				return fmt.Errorf("update pod %s in place: %w", a.Name, err)
 			}
-			ac.done.add("UpdatedInPlace", "updated in place to revision "+a.Revision+handoffNote(a.Handoff), pod.Name)
+			ac.done.add(handoffEventType(a.Handoff), "UpdatedInPlace", "updated in place to revision "+a.Revision+handoffNote(a.Handoff), pod.Name)
 			return nil
 		}, nil
 	case podset.RestartInPlace:
@@ -218,7 +219,7 @@ func (r *Reconciler) prepare(ctx context.Context, ac applyContext, a podset.Acti
 			if err := r.patchPod(ctx, set, pod, types.StrategicMergePatchType, patch); err != nil {
 				return fmt.Errorf("restart pod %s: %w", a.Name, err)
 			}
-			ac.done.add("RestartedInPlace", "restarted in place"+handoffNote(a.Handoff), pod.Name)
+			ac.done.add(handoffEventType(a.Handoff), "RestartedInPlace", "restarted in place"+handoffNote(a.Handoff), pod.Name)
 			return nil
 		}, nil
 	}
@@ -283,6 +284,15 @@ func restartPatch(pod *corev1.Pod, template *corev1.PodTemplateSpec, token strin
 		},
 		"spec": map[string]any{"containers": containers},
 	})
+}
+
+// handoffEventType warns when a pod changed while some endpoints still
+// listed it: its clients may have seen errors.
+func handoffEventType(h podset.Handoff) string {
+	if h == podset.HandoffCannotLeaveEndpoints || h == podset.HandoffMaxWaitElapsed {
+		return corev1.EventTypeWarning
+	}
+	return corev1.EventTypeNormal
 }
 
 func handoffNote(h podset.Handoff) string {

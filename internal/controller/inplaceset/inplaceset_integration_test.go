@@ -5,10 +5,13 @@ package inplaceset_test
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -123,7 +126,11 @@ func setImage(t *testing.T, ns, image string, mutate ...func(*appsv1alpha1.InPla
 func TestCreatesStableNamesAndUpgradesInPlaceWithHandoff(t *testing.T) {
 	ns := env.Namespace(t)
 	obs := env.Observe(t, ns)
-	create(t, service(ns), newSet(ns, 4, "pay:v1"))
+	// Two Services select the pods: each change waits until the pod is out
+	// of both.
+	other := service(ns)
+	other.Name = "pay-admin"
+	create(t, service(ns), other, newSet(ns, 4, "pay:v1"))
 	before := waitSettled(t, ns, 4, "pay:v1")
 	for i := 0; i < 4; i++ {
 		if _, ok := before[fmt.Sprintf("pay-%d", i)]; !ok {
@@ -324,4 +331,51 @@ func TestAnotherComponentsGateHoldsTheRelease(t *testing.T) {
 	}
 	setCondition(t, ns, "pay-0", registered, corev1.ConditionTrue)
 	waitSettled(t, ns, 3, "pay:v2")
+}
+
+// A Service that publishes not-ready addresses lists a pod whatever its
+// readiness, so the pod can never leave its endpoints: the set says so in its
+// Waiting condition while the pod drains, changes the pod after the drain
+// time (not at maxWaitSeconds) and records a warning. A second, ordinary
+// Service selecting the same pods is left as usual.
+func TestAPodAServiceCannotLetGoChangesAfterTheDrainTime(t *testing.T) {
+	ns := env.Namespace(t)
+	pinned := service(ns)
+	pinned.Name, pinned.Spec.PublishNotReadyAddresses = "pay-peers", true
+	set := newSet(ns, 2, "pay:v1")
+	set.Spec.TrafficHandoff = appsv1alpha1.TrafficHandoff{DrainSeconds: ptr.To[int32](2), MaxWaitSeconds: ptr.To[int32](3600)}
+	create(t, service(ns), pinned, set)
+	waitSettled(t, ns, 2, "pay:v1")
+
+	setImage(t, ns, "pay:v2")
+	testenv.Eventually(t, time.Minute, "the set to say why a pod changes while listed", func() (bool, string) {
+		var s appsv1alpha1.InPlaceSet
+		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(set), &s); err != nil {
+			return false, err.Error()
+		}
+		c := meta.FindStatusCondition(s.Status.Conditions, "Waiting")
+		return c != nil && c.Reason == "CannotLeaveEndpoints" && strings.Contains(c.Message, "publishNotReadyAddresses"), fmt.Sprintf("%+v", c)
+	})
+	// A wait for maxWaitSeconds (an hour) would fail this.
+	waitSettled(t, ns, 2, "pay:v2")
+
+	var events corev1.EventList
+	if err := env.Client.List(context.Background(), &events, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	var warned []string
+	for _, e := range events.Items {
+		if e.Type == corev1.EventTypeWarning && e.Reason == "UpdatedInPlace" && strings.Contains(e.Message, "publishNotReadyAddresses") {
+			// "pod pay-1: updated in place ..." or "pods pay-0, pay-1: ..."
+			names, _, _ := strings.Cut(e.Message, ": ")
+			_, names, _ = strings.Cut(names, " ")
+			warned = append(warned, strings.Split(names, ", ")...)
+		}
+	}
+	if slices.Sort(warned); !slices.Equal(warned, []string{"pay-0", "pay-1"}) {
+		t.Errorf("warning events name %v as changed while listed, want pay-0 and pay-1", warned)
+		for _, e := range events.Items {
+			t.Logf("event %s %s: %s", e.Type, e.Reason, e.Message)
+		}
+	}
 }
