@@ -308,16 +308,17 @@ func condition(p *corev1.Pod, t corev1.PodConditionType) corev1.ConditionStatus 
 }
 
 // MinServingPerUnit replays the events and returns, per unit, the fewest pods
-// that served (serving condition True, not deleted) at any moment after
-// since. Events before since only build up the starting state.
-func (o *Observer) MinServingPerUnit(since time.Time) map[string]int {
+// that served (serving condition True, not deleted) at any moment from from
+// until to (zero: the end). Events before from only build up the starting
+// state.
+func (o *Observer) MinServingPerUnit(from, to time.Time) map[string]int {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	serving := map[string]bool{}
 	count := map[string]int{}
 	low := map[string]int{}
 	observe := func(at time.Time) {
-		if at.Before(since) {
+		if at.Before(from) || !to.IsZero() && !at.Before(to) {
 			return
 		}
 		for u, c := range count {

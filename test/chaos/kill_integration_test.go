@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -172,7 +173,8 @@ func TestReleaseSurvivesControllerKills(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// 1. Creation: kill right after the first pod is created.
+	// 1. Creation: kill right after the first pod is created and after the
+	// first goes into traffic.
 	start := time.Now()
 	if err := env.Client.Create(context.Background(), workload(ns)); err != nil {
 		t.Fatal(err)
@@ -181,8 +183,8 @@ func TestReleaseSurvivesControllerKills(t *testing.T) {
 	killAfter(t, obs, ctl, testenv.ServingTrue, start)
 	testenv.Eventually(t, 3*time.Minute, "12 pods serving v1", func() (bool, string) { return settled(t, ns, 12, "pay:v1") })
 
-	// 2. A release: kill after each kind of pod change.
-	releaseStart := time.Now()
+	// 2. An in-place release: kill after each step of a pod's change.
+	inPlace := time.Now()
 	edit(t, ns, func(cd *appsv1alpha1.CafeDeployment) { cd.Spec.Template.Spec.Containers[0].Image = "pay:v2" })
 	for _, kind := range []testenv.EventKind{testenv.ServingFalse, testenv.Unlisted, testenv.SpecChanged, testenv.ContainersReady, testenv.ServingTrue} {
 		killAfter(t, obs, ctl, kind, time.Now())
@@ -190,39 +192,183 @@ func TestReleaseSurvivesControllerKills(t *testing.T) {
 	testenv.Eventually(t, 3*time.Minute, "12 pods serving v2", func() (bool, string) { return settled(t, ns, 12, "pay:v2") })
 
 	// 3. Scale in: kill after the first deletion.
+	scaleIn := time.Now()
 	edit(t, ns, func(cd *appsv1alpha1.CafeDeployment) { cd.Spec.Replicas = ptr.To[int32](9) })
-	killAfter(t, obs, ctl, testenv.PodDeleted, time.Now())
+	killAfter(t, obs, ctl, testenv.PodDeleted, scaleIn)
 	testenv.Eventually(t, 3*time.Minute, "9 pods serving v2", func() (bool, string) { return settled(t, ns, 9, "pay:v2") })
+	names := podNames(t, ns)
 
-	// 4. A release under 20 kills at seeded random moments.
-	edit(t, ns, func(cd *appsv1alpha1.CafeDeployment) { cd.Spec.Template.Spec.Containers[0].Image = "pay:v3" })
+	// 4. A release that needs recreation (a new environment variable): kill
+	// after a deletion and after a replacement's creation.
+	recreate := time.Now()
+	edit(t, ns, func(cd *appsv1alpha1.CafeDeployment) {
+		cd.Spec.Template.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "MODE", Value: "recreated"}}
+	})
+	killAfter(t, obs, ctl, testenv.PodDeleted, recreate)
+	killAfter(t, obs, ctl, testenv.PodCreated, recreate)
+	testenv.Eventually(t, 3*time.Minute, "9 recreated pods serving v2", func() (bool, string) { return settled(t, ns, 9, "pay:v2") })
+	if got := podNames(t, ns); !slices.Equal(got, names) {
+		t.Errorf("recreation changed pod names: %v, then %v", names, got)
+	}
+
+	// 5. A restart in place of one pod: kill after its containers' change.
+	restart := time.Now()
+	restartPod(t, ns, names[0], "chaos-1")
+	killAfter(t, obs, ctl, testenv.SpecChanged, restart)
+	testenv.Eventually(t, 2*time.Minute, names[0]+" restarted and serving", func() (bool, string) {
+		var pod corev1.Pod
+		if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: names[0]}, &pod); err != nil {
+			return false, err.Error()
+		}
+		return pod.Annotations[appsv1alpha1.RestartHandledAnnotation] == "chaos-1" && servingTrue(&pod), fmt.Sprintf("%v %v", pod.Annotations, pod.Status.Conditions)
+	})
+
+	// 6. A release whose second batch waits for a confirmation: kill right
+	// after the confirmed batch starts.
+	confirmed := time.Now()
+	edit(t, ns, func(cd *appsv1alpha1.CafeDeployment) {
+		cd.Spec.Strategy.NeedConfirm = true
+		cd.Spec.Template.Spec.Containers[0].Image = "pay:v3"
+	})
+	cd := waitRelease(t, ns, func(r appsv1alpha1.ReleaseStatus) bool {
+		return r.Phase == appsv1alpha1.ReleaseWaitingForConfirmation
+	})
+	edit(t, ns, func(c *appsv1alpha1.CafeDeployment) {
+		c.Spec.Release.Confirm = &appsv1alpha1.ReleaseConfirmation{Revision: cd.Status.Release.Revision, Batch: cd.Status.Release.Batch}
+		if c.Annotations == nil {
+			c.Annotations = map[string]string{}
+		}
+		c.Annotations[appsv1alpha1.ConfirmedByAnnotation] = "cafe-admin" // the test's user
+	})
+	waitRelease(t, ns, func(r appsv1alpha1.ReleaseStatus) bool {
+		return r.Phase == appsv1alpha1.ReleaseProgressing && r.Batch == cd.Status.Release.Batch
+	})
+	ctl.crash("after the confirmed batch started")
+	testenv.Eventually(t, 3*time.Minute, "9 pods serving v3", func() (bool, string) { return settled(t, ns, 9, "pay:v3") })
+
+	// 7. One release under 20 kills at seeded random moments, every one of
+	// them while the release is in progress: a 5-second drain keeps it
+	// going longer than the kills take.
+	random := time.Now()
+	edit(t, ns, func(cd *appsv1alpha1.CafeDeployment) {
+		cd.Spec.Strategy.NeedConfirm = false
+		cd.Spec.Strategy.TrafficHandoff.DrainSeconds = ptr.To[int32](5)
+		cd.Spec.Template.Spec.Containers[0].Image = "pay:v4"
+	})
 	for i := 0; i < 20; i++ {
 		time.Sleep(time.Duration(100+rng.Intn(900)) * time.Millisecond)
+		if done, state := settled(t, ns, 9, "pay:v4"); done {
+			t.Fatalf("the release completed before random kill %d (%s): the kills must fall inside it", i+1, state)
+		}
 		ctl.crash(fmt.Sprintf("random point %d", i+1))
 	}
-	testenv.Eventually(t, 4*time.Minute, "9 pods serving v3", func() (bool, string) { return settled(t, ns, 9, "pay:v3") })
+	testenv.Eventually(t, 4*time.Minute, "9 pods serving v4", func() (bool, string) { return settled(t, ns, 9, "pay:v4") })
+	end := time.Now()
 	obs.Stop()
 
-	// No pod was changed twice for one revision: each surviving pod changed
-	// image exactly twice (v1→v2, v2→v3).
-	for pod, n := range obs.Count(testenv.SpecChanged) {
-		if n > 2 {
-			t.Errorf("pod %s changed %d times over two releases (want at most 2)", pod, n)
+	// No pod was changed twice for one revision, nor recreated twice.
+	for _, w := range []struct {
+		what     string
+		kind     testenv.EventKind
+		from, to time.Time
+		want     int // pods changed
+	}{
+		{"in-place release to v2", testenv.SpecChanged, inPlace, scaleIn, 12},
+		{"recreation", testenv.PodDeleted, recreate, restart, 9},
+		{"restart", testenv.SpecChanged, restart, confirmed, 1},
+		{"release to v3", testenv.SpecChanged, confirmed, random, 9},
+		{"release to v4", testenv.SpecChanged, random, end, 9},
+	} {
+		perPod := countBetween(obs, w.kind, w.from, w.to)
+		for pod, n := range perPod {
+			if n > 1 {
+				t.Errorf("%s: pod %s got %d %s events, want 1", w.what, pod, n, w.kind)
+			}
+		}
+		if len(perPod) != w.want {
+			t.Errorf("%s: %d pods got a %s event, want %d", w.what, len(perPod), w.kind, w.want)
 		}
 	}
-	// The per-unit floor held throughout: 4 pods per unit (3 after the
-	// scale-in), at most 1 unavailable.
-	for unit, low := range obs.MinServingPerUnit(releaseStart) {
-		if low < 2 {
-			t.Errorf("unit %s dropped to %d serving pods (floor 2 with 3 pods and maxUnavailablePerUnit 1)", unit, low)
+	// The per-unit floor held throughout, checked on every pod event: 4 pods
+	// per unit and at most 1 unavailable until the scale-in, 3 per unit
+	// after it.
+	for _, w := range []struct {
+		from, to time.Time
+		floor    int
+	}{{inPlace, scaleIn, 3}, {scaleIn, end, 2}} {
+		for unit, low := range obs.MinServingPerUnit(w.from, w.to) {
+			if low < w.floor {
+				t.Errorf("unit %s dropped to %d serving pods between %s and %s (floor %d)",
+					unit, low, w.from.Format(time.StampMilli), w.to.Format(time.StampMilli), w.floor)
+			}
 		}
 	}
 	if n := obs.CheckHandoff(t, time.Second); n == 0 {
 		t.Error("no hand-off was checked")
 	}
-	if ctl.kill < 28 {
-		t.Errorf("only %d kills happened", ctl.kill)
+	if ctl.kill != 32 {
+		t.Errorf("%d kills happened, want 32", ctl.kill)
 	}
+}
+
+// podNames lists the namespace's pods, sorted.
+func podNames(t *testing.T, ns string) []string {
+	t.Helper()
+	var pods corev1.PodList
+	if err := env.Client.List(context.Background(), &pods, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range pods.Items {
+		names = append(names, p.Name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// restartPod asks CAFE to restart a pod's containers in place, as kubectl
+// cafe restart does.
+func restartPod(t *testing.T, ns, name, token string) {
+	t.Helper()
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+	patch := []byte(fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, appsv1alpha1.RestartRequestedAnnotation, token))
+	if err := env.Client.Patch(context.Background(), pod, client.RawPatch("application/merge-patch+json", patch)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func servingTrue(pod *corev1.Pod) bool {
+	for _, c := range pod.Status.Conditions {
+		if c.Type == appsv1alpha1.ServingCondition {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// waitRelease waits until the workload's status, for its latest spec,
+// satisfies ok.
+func waitRelease(t *testing.T, ns string, ok func(appsv1alpha1.ReleaseStatus) bool) *appsv1alpha1.CafeDeployment {
+	t.Helper()
+	var cd appsv1alpha1.CafeDeployment
+	testenv.Eventually(t, 2*time.Minute, "the release's state", func() (bool, string) {
+		if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "pay"}, &cd); err != nil {
+			return false, err.Error()
+		}
+		return cd.Status.ObservedGeneration == cd.Generation && ok(cd.Status.Release), fmt.Sprintf("%+v", cd.Status.Release)
+	})
+	return &cd
+}
+
+// countBetween counts events of kind per pod between from and to.
+func countBetween(obs *testenv.Observer, kind testenv.EventKind, from, to time.Time) map[string]int {
+	out := map[string]int{}
+	for _, ev := range obs.Events() {
+		if ev.Kind == kind && !ev.At.Before(from) && ev.At.Before(to) {
+			out[ev.Pod]++
+		}
+	}
+	return out
 }
 
 // killAfter waits for the first event of kind after since and kills the
