@@ -43,8 +43,8 @@ func TestAbortReturnsThePodsAndResumeStartsAgain(t *testing.T) {
 	}
 	waitImages(t, ns, 6, "pay:v1")
 	cd := waitSettled(t, ns)
-	if cd.Status.Release.Phase != appsv1alpha1.ReleaseAborted || cd.Annotations[appsv1alpha1.ConfirmedByAnnotation] != "cafe-admin" {
-		t.Fatalf("phase %s, confirmed-by %q", cd.Status.Release.Phase, cd.Annotations[appsv1alpha1.ConfirmedByAnnotation])
+	if cd.Status.Release.Phase != appsv1alpha1.ReleaseAborted || cd.Annotations[appsv1alpha1.ConfirmedByAnnotation] != "cafe-admin" || cd.Status.Release.AbortedBy != "cafe-admin" {
+		t.Fatalf("phase %s, confirmed-by %q, aborted by %q", cd.Status.Release.Phase, cd.Annotations[appsv1alpha1.ConfirmedByAnnotation], cd.Status.Release.AbortedBy)
 	}
 	if get := mustCafe(t, ns, "get", "pay"); !strings.Contains(get, "Waiting for:     the abort to be lifted (kubectl cafe resume pay); meanwhile the changed pods return to revision 1") {
 		t.Errorf("get while aborted:\n%s", get)
@@ -85,6 +85,10 @@ func TestRollbackToThePreviousRevisionAndForward(t *testing.T) {
 	if cd.Spec.Release.ImmediateRevision != cd.Status.UpdateRevision || cd.Annotations[appsv1alpha1.ChangeCauseAnnotation] != "rollback to revision 1" || cd.Status.Release.TotalBatches != 1 {
 		t.Errorf("after rollback --immediate: immediateRevision %q (update revision %s), cause %q, %d batches", cd.Spec.Release.ImmediateRevision, cd.Status.UpdateRevision, cd.Annotations[appsv1alpha1.ChangeCauseAnnotation], cd.Status.Release.TotalBatches)
 	}
+	// The status names who rolled back, and who approved the batch at once.
+	if r := cd.Status.Release; r.RequestedBy != "cafe-admin" || len(r.Batches) != 1 || r.Batches[0].ConfirmedBy != "cafe-admin" {
+		t.Errorf("after rollback --immediate: requestedBy %q, batches %+v; want both by cafe-admin", r.RequestedBy, r.Batches)
+	}
 	// The revision rolled back to is renumbered as the newest, like a
 	// Deployment's, and keeps the rollback's change cause.
 	hist := mustCafe(t, ns, "history", "pay")
@@ -99,8 +103,11 @@ func TestRollbackToThePreviousRevisionAndForward(t *testing.T) {
 		t.Errorf("rollback said %q", out)
 	}
 	waitImages(t, ns, 6, "pay:v2")
-	if cd := waitSettled(t, ns); cd.Spec.Release.ImmediateRevision != "" || cd.Status.Release.TotalBatches != 3 {
-		t.Errorf("a rollback without --immediate: immediateRevision %q, %d batches", cd.Spec.Release.ImmediateRevision, cd.Status.Release.TotalBatches)
+	if cd := waitSettled(t, ns); cd.Spec.Release.ImmediateRevision != "" || cd.Status.Release.TotalBatches != 3 || cd.Status.Release.RequestedBy != "cafe-admin" {
+		t.Errorf("a rollback without --immediate: immediateRevision %q, %d batches, requested by %q", cd.Spec.Release.ImmediateRevision, cd.Status.Release.TotalBatches, cd.Status.Release.RequestedBy)
+	}
+	if hist := mustCafe(t, ns, "history", "pay"); !strings.Contains(hist, "Completed, requested by cafe-admin") {
+		t.Errorf("history does not say who rolled back:\n%s", hist)
 	}
 
 	// An immediate rollback's mark applies to its own release only: the
@@ -115,6 +122,8 @@ func TestRollbackToThePreviousRevisionAndForward(t *testing.T) {
 	waitImages(t, ns, 6, "pay:v3")
 	if cd := waitSettled(t, ns); cd.Spec.Release.ImmediateRevision == "" || cd.Spec.Release.ImmediateRevision == cd.Status.UpdateRevision || cd.Status.Release.TotalBatches != 3 {
 		t.Errorf("a template change after an immediate rollback: immediateRevision %q, update revision %s, %d batches (want the strategy's 3)", cd.Spec.Release.ImmediateRevision, cd.Status.UpdateRevision, cd.Status.Release.TotalBatches)
+	} else if cd.Status.Release.RequestedBy != "" {
+		t.Errorf("a plain template change is recorded as requested by %q, who named another revision", cd.Status.Release.RequestedBy)
 	}
 }
 

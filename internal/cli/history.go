@@ -44,9 +44,11 @@ type RevisionView struct {
 
 // ReleaseHistory is the latest release's record.
 type ReleaseHistory struct {
-	Revision RevisionRef                `json:"revision"`
-	Phase    string                     `json:"phase,omitempty"`
-	Batches  []appsv1alpha1.BatchRecord `json:"batches"`
+	Revision    RevisionRef                `json:"revision"`
+	Phase       string                     `json:"phase,omitempty"`
+	RequestedBy string                     `json:"requestedBy,omitempty"`
+	AbortedBy   string                     `json:"abortedBy,omitempty"`
+	Batches     []appsv1alpha1.BatchRecord `json:"batches"`
 }
 
 func newHistoryCommand(root *rootOptions) *cobra.Command {
@@ -122,9 +124,11 @@ func buildHistory(snap *snapshot) (HistoryView, error) {
 		v.Revisions = append(v.Revisions, rv)
 	}
 	v.Release = ReleaseHistory{
-		Revision: RevisionRef{Number: numbers[st.Release.Revision], Name: st.Release.Revision},
-		Phase:    string(st.Release.Phase),
-		Batches:  append([]appsv1alpha1.BatchRecord{}, st.Release.Batches...),
+		Revision:    RevisionRef{Number: numbers[st.Release.Revision], Name: st.Release.Revision},
+		Phase:       string(st.Release.Phase),
+		RequestedBy: st.Release.RequestedBy,
+		AbortedBy:   st.Release.AbortedBy,
+		Batches:     append([]appsv1alpha1.BatchRecord{}, st.Release.Batches...),
 	}
 	return v, nil
 }
@@ -141,7 +145,14 @@ func renderHistory(w io.Writer, v HistoryView) error {
 	if v.Release.Revision.Name == "" {
 		return nil
 	}
-	fmt.Fprintf(w, "\nRelease to revision %s: %s\n", v.Release.Revision, releaseops.PhaseOrNone(appsv1alpha1.ReleasePhase(v.Release.Phase)))
+	who := ""
+	if v.Release.RequestedBy != "" {
+		who += ", requested by " + v.Release.RequestedBy
+	}
+	if v.Release.AbortedBy != "" {
+		who += ", aborted by " + v.Release.AbortedBy
+	}
+	fmt.Fprintf(w, "\nRelease to revision %s: %s%s\n", v.Release.Revision, releaseops.PhaseOrNone(appsv1alpha1.ReleasePhase(v.Release.Phase)), who)
 	if len(v.Release.Batches) == 0 {
 		_, err := fmt.Fprintln(w, "no batches: every pod already ran this revision")
 		return err

@@ -76,6 +76,10 @@ func (s *session) rollback(ctx context.Context, name string, to int64, immediate
 		}
 		cd.Annotations[appsv1alpha1.ChangeCauseAnnotation] = fmt.Sprintf("rollback to revision %d", target.Revision)
 		if user != "" {
+			// Naming the rollback's revision in spec.release (batch 0
+			// approves no batch) records the user as the release's
+			// requester; the admission policy checks the name.
+			cd.Spec.Release.Confirm = &appsv1alpha1.ReleaseConfirmation{Revision: target.Name, Batch: 0}
 			cd.Annotations[appsv1alpha1.ConfirmedByAnnotation] = user
 		} else {
 			delete(cd.Annotations, appsv1alpha1.ConfirmedByAnnotation)

@@ -139,7 +139,12 @@ func (p *planner) abort() {
 	p.reason = ReasonReleaseAborted
 	p.rel.WaitingFor = p.waitingFor()
 	if p.fresh || p.prevPhase != PhaseAborted {
-		p.event(EventWarning, ReasonReleaseAborted, fmt.Sprintf("release of revision %s aborted: %s", p.in.TargetRevision, p.rel.WaitingFor))
+		p.rel.AbortedBy = p.in.Controls.ConfirmedBy
+		by := ""
+		if p.rel.AbortedBy != "" {
+			by = " by " + p.rel.AbortedBy
+		}
+		p.event(EventWarning, ReasonReleaseAborted, fmt.Sprintf("release of revision %s aborted%s: %s", p.in.TargetRevision, by, p.rel.WaitingFor))
 	}
 }
 
@@ -222,6 +227,7 @@ func (p *planner) beginRelease(beta bool) {
 	p.rel = Release{Revision: p.in.TargetRevision, Phase: PhaseProgressing}
 	if c := p.in.Controls.Confirm; c.Revision == p.rel.Revision {
 		p.rel.StaleConfirmBatch = max(c.Batch, 0)
+		p.rel.RequestedBy = p.in.Controls.ConfirmedBy
 	}
 	p.rel.Batch = p.rel.StaleConfirmBatch + 1
 	if beta {
@@ -324,7 +330,7 @@ func (p *planner) startBatch(n int32, confirmed bool) {
 		}
 	}
 	record := BatchRecord{Batch: n, Target: p.totalTarget(), StartedAt: p.now}
-	if confirmed {
+	if confirmed || p.in.Controls.Immediate {
 		record.ConfirmedBy, record.ConfirmedAt = p.in.Controls.ConfirmedBy, p.now
 	}
 	p.rel.Batches = append(p.rel.Batches, record)

@@ -2,6 +2,7 @@ package release
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -446,12 +447,17 @@ func TestPlanAbortWithNothingInProgress(t *testing.T) {
 func TestPlanImmediate(t *testing.T) {
 	in := steadyInput()
 	in.Controls.Immediate = true
+	in.Controls.ConfirmedBy = "dave"
 	out := mustPlan(t, in)
 	wantPhase(t, out, PhaseProgressing)
 	wantInts(t, "partitions", partitions(out), []int32{0, 0, 0})
 	rel := out.Status.Release
 	if rel.Batch != 1 || rel.TotalBatches != 1 {
 		t.Errorf("batch %d of %d, want 1 of 1", rel.Batch, rel.TotalBatches)
+	}
+	// Asking for the release at once approves its one batch.
+	if got := rel.Batches[0].ConfirmedBy; got != "dave" {
+		t.Errorf("the immediate batch records confirmedBy %q, want dave", got)
 	}
 	in = then(in, out, settled)
 	out = mustPlan(t, in)
@@ -755,5 +761,54 @@ func TestPlanPausedBeforeTheFirstBatch(t *testing.T) {
 	out = mustPlan(t, in)
 	if rel := out.Status.Release; rel.Batch != 0 || rel.TotalBatches != 0 {
 		t.Errorf("release %+v: want batch 0 of 0", rel)
+	}
+}
+
+// Who asked for a release is whoever named its revision in spec.release
+// before it began (kubectl cafe rollback does, with batch 0); a confirmation
+// for another revision names no one.
+func TestPlanRecordsWhoRequestedAndAbortedTheRelease(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		confirm Confirmation
+		want    string
+	}{
+		{"named with batch 0 in the same edit", Confirmation{Revision: "v2", Batch: 0}, "erin"},
+		{"a confirmation for another revision", Confirmation{Revision: "v1", Batch: 2}, ""},
+		{"no confirmation", Confirmation{}, ""},
+	} {
+		in := steadyInput()
+		in.Controls.Confirm, in.Controls.ConfirmedBy = c.confirm, "erin"
+		out := mustPlan(t, in)
+		if got := out.Status.Release.RequestedBy; got != c.want {
+			t.Errorf("%s: requestedBy %q, want %q", c.name, got, c.want)
+		}
+		if c.want != "" && out.Status.Release.Batches[0].ConfirmedBy != "" {
+			t.Errorf("%s: batch 0 approved by the request, but it needs no approval", c.name)
+		}
+	}
+
+	in := steadyInput()
+	in.Strategy.Beta = false
+	out := mustPlan(t, in)
+	in = then(in, out, stillObserved)
+	in.Controls.Abort, in.Controls.ConfirmedBy = true, "frank"
+	out = mustPlan(t, in)
+	if got := out.Status.Release.AbortedBy; got != "frank" {
+		t.Errorf("abortedBy %q, want frank", got)
+	}
+	if ev := out.Events; len(ev) == 0 || !strings.Contains(ev[len(ev)-1].Message, "aborted by frank") {
+		t.Errorf("abort event %+v does not name frank", ev)
+	}
+	// Someone else editing spec.release later does not take the abort over.
+	in = then(in, out, settled)
+	in.Controls.ConfirmedBy = "grace"
+	if got := mustPlan(t, in).Status.Release.AbortedBy; got != "frank" {
+		t.Errorf("abortedBy %q after a later edit, want frank", got)
+	}
+	// Lifting the abort starts the release again, aborted by no one.
+	in.Controls.Abort = false
+	if got := mustPlan(t, in).Status.Release.AbortedBy; got != "" {
+		t.Errorf("abortedBy %q after the abort was lifted, want empty", got)
 	}
 }

@@ -82,6 +82,13 @@ type Release struct {
 	// numbered above it, so it approves none of them and confirming one of
 	// them always writes a new value. Zero when none.
 	StaleConfirmBatch int32
+	// RequestedBy names who last named the release's revision in
+	// spec.release.confirm before it began (Controls.ConfirmedBy then):
+	// kubectl cafe rollback does, with batch 0. Empty when no one did.
+	RequestedBy string
+	// AbortedBy names who set spec.release.abort, while the release is
+	// aborted.
+	AbortedBy string
 	// Batches records the batches started so far, in order.
 	Batches []BatchRecord
 }
@@ -93,8 +100,9 @@ type BatchRecord struct {
 	// once the batch is complete.
 	Target    int32
 	StartedAt time.Time
-	// ConfirmedBy names who approved the batch; empty when it needed no
-	// confirmation. ConfirmedAt is when the approval was acted on.
+	// ConfirmedBy names who approved the batch, by a confirmation or by
+	// asking for the release at once (Controls.Immediate); empty when it
+	// needed no approval. ConfirmedAt is when the approval was acted on.
 	ConfirmedBy string
 	ConfirmedAt time.Time
 	// CompletedAt is when every unit first had its target of available pods

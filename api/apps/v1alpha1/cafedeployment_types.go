@@ -420,6 +420,19 @@ type ReleaseStatus struct {
 	// +optional
 	StaleConfirmBatch int32 `json:"staleConfirmBatch,omitempty"`
 
+	// requestedBy names who asked for this release: whoever last named its
+	// revision in spec.release.confirm before it began (kubectl cafe
+	// rollback does, with batch 0, which approves no batch). The admission
+	// policy cafe-release-approver ties the name to the requesting user.
+	// Empty when no one did, as for a plain template change.
+	// +optional
+	RequestedBy string `json:"requestedBy,omitempty"`
+
+	// abortedBy names who set spec.release.abort, while the release is
+	// aborted.
+	// +optional
+	AbortedBy string `json:"abortedBy,omitempty"`
+
 	// batches records the batches started so far.
 	// +optional
 	// +listType=atomic
@@ -439,8 +452,8 @@ type BatchRecord struct {
 	// +optional
 	StartedAt *metav1.Time `json:"startedAt,omitempty"`
 
-	// confirmedBy names who approved the batch; empty when it needed no
-	// confirmation.
+	// confirmedBy names who approved the batch (a confirmation, or
+	// spec.release.immediateRevision); empty when it needed no approval.
 	// +optional
 	ConfirmedBy string `json:"confirmedBy,omitempty"`
 

@@ -92,6 +92,8 @@ func previousStatus(s *appsv1alpha1.CafeDeploymentStatus) release.Status {
 			WaitingFor:        s.Release.WaitingFor,
 			BatchStartTime:    timeOf(s.Release.BatchStartTime),
 			StaleConfirmBatch: s.Release.StaleConfirmBatch,
+			RequestedBy:       s.Release.RequestedBy,
+			AbortedBy:         s.Release.AbortedBy,
 		},
 	}
 	for _, b := range s.Release.Batches {

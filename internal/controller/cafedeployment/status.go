@@ -30,6 +30,8 @@ func (r *Reconciler) writeStatus(ctx context.Context, cd *appsv1alpha1.CafeDeplo
 		WaitingFor:        rel.WaitingFor,
 		BatchStartTime:    metaTime(rel.BatchStartTime),
 		StaleConfirmBatch: rel.StaleConfirmBatch,
+		RequestedBy:       rel.RequestedBy,
+		AbortedBy:         rel.AbortedBy,
 	}
 	for _, b := range rel.Batches {
 		s.Release.Batches = append(s.Release.Batches, appsv1alpha1.BatchRecord{
