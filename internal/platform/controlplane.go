@@ -97,7 +97,7 @@ func (p *Platform) startControllerManager() error {
 		"--secure-port=" + strconv.Itoa(port),
 		"--leader-elect=false",
 		"--allocate-node-cidrs=false",
-		"--controllers=*,-nodeipam,-service-lb-controller,-cloud-node-lifecycle,-persistentvolume-binder,-attachdetach",
+		"--controllers=*,-nodeipam,-service-lb-controller,-cloud-node-lifecycle,-attachdetach",
 		"--service-account-private-key-file=" + p.pki.serviceAccountKey(),
 		"--root-ca-file=" + p.pki.caCert(),
 		// Each controller acts as its own service account in kube-system

@@ -14,6 +14,7 @@ import (
 
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
@@ -103,6 +104,9 @@ func TestBadCafeDeploymentSpecsAreRefusedNamingTheField(t *testing.T) {
 		{"negative pending seconds", func(c *appsv1alpha1.CafeDeployment) {
 			c.Spec.Topology.AutoReschedule = &appsv1alpha1.AutoReschedule{Enabled: true, PendingSeconds: ptr.To[int32](-3)}
 		}, "spec.topology.autoReschedule.pendingSeconds", nil},
+		{"a volume claim template with a bad name", func(c *appsv1alpha1.CafeDeployment) {
+			c.Spec.VolumeClaimTemplates = []appsv1alpha1.VolumeClaimTemplate{{Name: "Data", Spec: claimSpec("1Gi")}}
+		}, "spec.volumeClaimTemplates[0].name", nil},
 		{"confirmation of a negative batch", func(c *appsv1alpha1.CafeDeployment) {
 			c.Spec.Release.Confirm = &appsv1alpha1.ReleaseConfirmation{Revision: "pay-abc", Batch: -1}
 		}, "spec.release.confirm.batch", nil},
@@ -213,5 +217,28 @@ func TestBadInPlaceSetSpecsAreRefused(t *testing.T) {
 				t.Fatalf("want a refusal naming %s, got %v", c.field, err)
 			}
 		})
+	}
+}
+
+func claimSpec(size string) corev1.PersistentVolumeClaimSpec {
+	return corev1.PersistentVolumeClaimSpec{
+		AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+		Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse(size)}},
+	}
+}
+
+// Volume claim templates cannot be edited: the claims already made keep the
+// templates they were made from.
+func TestVolumeClaimTemplatesCannotBeEdited(t *testing.T) {
+	ns := env.Namespace(t)
+	cd := valid(ns)
+	cd.Spec.VolumeClaimTemplates = []appsv1alpha1.VolumeClaimTemplate{{Name: "data", Spec: claimSpec("1Gi")}}
+	if err := env.Client.Create(context.Background(), cd); err != nil {
+		t.Fatalf("a workload with a volume claim template was refused: %v", err)
+	}
+	cd.Spec.VolumeClaimTemplates[0].Spec = claimSpec("2Gi")
+	err := env.Client.Update(context.Background(), cd)
+	if err == nil || !strings.Contains(err.Error(), "spec.volumeClaimTemplates cannot change") {
+		t.Fatalf("editing a volume claim template: got %v, want a refusal naming spec.volumeClaimTemplates", err)
 	}
 }

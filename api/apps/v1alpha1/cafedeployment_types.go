@@ -50,6 +50,16 @@ type CafeDeploymentSpec struct {
 	// +required
 	Template corev1.PodTemplateSpec `json:"template"`
 
+	// volumeClaimTemplates give every pod slot claims of its own, named
+	// <name>-<pod name> and mounted as the volume <name>; see the
+	// InPlaceSet's. They cannot be edited once set.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=8
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.volumeClaimTemplates cannot change: existing claims keep the templates they were made from"
+	VolumeClaimTemplates []VolumeClaimTemplate `json:"volumeClaimTemplates,omitempty"`
+
 	// revisionHistoryLimit is how many old revisions are kept for rollback.
 	// +optional
 	// +kubebuilder:default=10

@@ -62,6 +62,20 @@ type TrafficHandoff struct {
 	Disabled bool `json:"disabled,omitempty"`
 }
 
+// VolumeClaimTemplate is a claim every slot of a set gets for itself.
+type VolumeClaimTemplate struct {
+	// name is the volume's name in the pod, and the start of each slot's
+	// claim name (<name>-<pod name>).
+	// +required
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Name string `json:"name"`
+
+	// spec is each claim's spec.
+	// +required
+	Spec corev1.PersistentVolumeClaimSpec `json:"spec"`
+}
+
 // InPlaceSetSpec is the desired state of an InPlaceSet.
 // +kubebuilder:validation:XValidation:rule="has(self.selector.matchLabels) || has(self.selector.matchExpressions)",message="selector must not be empty: an empty selector would adopt every pod in the namespace",fieldPath=".selector"
 // The schema checks that every key of selector.matchLabels is a template
@@ -103,6 +117,18 @@ type InPlaceSetSpec struct {
 	// template is the pod template of the update revision.
 	// +required
 	Template corev1.PodTemplateSpec `json:"template"`
+
+	// volumeClaimTemplates give every slot claims of its own, named
+	// <name>-<pod name> and mounted as the volume <name>: the slot's pod
+	// keeps them through in-place updates, recreations, stops and starts.
+	// Like a StatefulSet's, the claims outlive the pods and the set (delete
+	// them yourself), and the list cannot be edited once set.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=8
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="volumeClaimTemplates cannot change: existing claims keep the templates they were made from"
+	VolumeClaimTemplates []VolumeClaimTemplate `json:"volumeClaimTemplates,omitempty"`
 
 	// updatePolicy says how pods move to a new revision: in place (same pod,
 	// same IP) when possible, only in place, or always by recreation.

@@ -148,6 +148,10 @@ func (r *Reconciler) prepare(ctx context.Context, ac applyContext, a podset.Acti
 		pod := newPod(set, t, a.Index, a.Revision)
 		r.expect.creating(set, pod.Name, a.Index, a.Revision, r.Now())
 		return func() error {
+			if err := r.ensureClaims(ctx, set, pod); err != nil {
+				r.expect.forget(set, pod.Name)
+				return err
+			}
 			if err := r.Client.Create(ctx, pod); err != nil {
 				r.expect.forget(set, pod.Name)
 				if apierrors.IsAlreadyExists(err) {

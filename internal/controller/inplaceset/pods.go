@@ -48,6 +48,7 @@ func newPod(set *appsv1alpha1.InPlaceSet, template *corev1.PodTemplateSpec, inde
 		pod.Spec.Hostname = pod.Name
 	}
 	pod.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(set, appsv1alpha1.GroupVersion.WithKind("InPlaceSet"))}
+	mountClaims(set, pod)
 	return pod
 }
 
