@@ -27,6 +27,8 @@ var unusedOnPurpose = map[string]string{
 	"get /pods":     "InPlaceSet: a pod create the cache has not shown for a while is read from the API server (expectationsMet)",
 	"list /nodes":   "CafeDeployment auto-reschedule: a unit's free capacity, read while one of its pods is unschedulable (observeCapacity)",
 	"patch /events": "the event recorder patches the count of an event repeated within ten minutes",
+	"create /persistentvolumeclaims": "InPlaceSet: a slot's claims from spec.volumeClaimTemplates, made before its pod (ensureClaims; " +
+		"TestSlotsKeepTheirVolumeClaims runs it under the admin identity)",
 }
 
 // TestControllerRoleGrantsOnlyVerbsItUses runs CAFE's controllers as the
