@@ -157,6 +157,12 @@ func (p *planner) progress() {
 	switch {
 	case p.fresh:
 		p.beginRelease(in.Strategy.Beta)
+		// A new revision's release was asked for by whoever named it in
+		// spec.release before it began (kubectl cafe rollback does); a
+		// scale-out below was asked for by whoever scaled, unknown here.
+		if in.Controls.Confirm.Revision == in.TargetRevision {
+			p.rel.RequestedBy = in.Controls.ConfirmedBy
+		}
 		if p.totalWork() > 0 {
 			p.event(EventNormal, ReasonReleaseStarted, fmt.Sprintf("release of revision %s started: %d pods to change or create",
 				in.TargetRevision, p.totalWork()))
@@ -227,7 +233,6 @@ func (p *planner) beginRelease(beta bool) {
 	p.rel = Release{Revision: p.in.TargetRevision, Phase: PhaseProgressing}
 	if c := p.in.Controls.Confirm; c.Revision == p.rel.Revision {
 		p.rel.StaleConfirmBatch = max(c.Batch, 0)
-		p.rel.RequestedBy = p.in.Controls.ConfirmedBy
 	}
 	p.rel.Batch = p.rel.StaleConfirmBatch + 1
 	if beta {

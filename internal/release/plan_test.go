@@ -788,9 +788,27 @@ func TestPlanRecordsWhoRequestedAndAbortedTheRelease(t *testing.T) {
 		}
 	}
 
+	// A scale-out of the same revision names no one, though the spec still
+	// holds a confirmation for it.
 	in := steadyInput()
-	in.Strategy.Beta = false
+	in.Controls.Confirm, in.Controls.ConfirmedBy = Confirmation{Revision: "v2", Batch: 0}, "erin"
 	out := mustPlan(t, in)
+	for range 5 {
+		in = then(in, out, settled)
+		in.Controls.Confirm.Batch = out.Status.Release.Batch
+		out = mustPlan(t, in)
+	}
+	wantPhase(t, out, PhaseCompleted)
+	in = then(in, out, settled)
+	in.Replicas = 45
+	out = mustPlan(t, in)
+	if rel := out.Status.Release; len(rel.Batches) == 0 || rel.RequestedBy != "" {
+		t.Errorf("scale-out: batches %+v, requestedBy %q; want a scale-out that names no one", rel.Batches, rel.RequestedBy)
+	}
+
+	in = steadyInput()
+	in.Strategy.Beta = false
+	out = mustPlan(t, in)
 	in = then(in, out, stillObserved)
 	in.Controls.Abort, in.Controls.ConfirmedBy = true, "frank"
 	out = mustPlan(t, in)

@@ -84,7 +84,8 @@ type Release struct {
 	StaleConfirmBatch int32
 	// RequestedBy names who last named the release's revision in
 	// spec.release.confirm before it began (Controls.ConfirmedBy then):
-	// kubectl cafe rollback does, with batch 0. Empty when no one did.
+	// kubectl cafe rollback does, with batch 0. Empty when no one did, and
+	// for a scale-out.
 	RequestedBy string
 	// AbortedBy names who set spec.release.abort, while the release is
 	// aborted.

@@ -434,7 +434,8 @@ type ReleaseStatus struct {
 	// revision in spec.release.confirm before it began (kubectl cafe
 	// rollback does, with batch 0, which approves no batch). The admission
 	// policy cafe-release-approver ties the name to the requesting user.
-	// Empty when no one did, as for a plain template change.
+	// Empty when no one did, as for a plain template change, and for a
+	// scale-out.
 	// +optional
 	RequestedBy string `json:"requestedBy,omitempty"`
 
