@@ -104,11 +104,11 @@ func (o *Observer) onPod(ev watch.Event) {
 	defer o.mu.Unlock()
 	old := o.pods[pod.Name]
 	if old != nil && old.UID != pod.UID {
-		o.record(pod.Name, old.UID, PodDeleted, "replaced")
+		o.record(pod.Name, old.UID, PodDeleted, "revision "+old.Labels[appsv1alpha1.RevisionLabel])
 		old = nil
 	}
 	if ev.Type == watch.Deleted {
-		o.record(pod.Name, pod.UID, PodDeleted, "")
+		o.record(pod.Name, pod.UID, PodDeleted, "revision "+pod.Labels[appsv1alpha1.RevisionLabel])
 		delete(o.pods, pod.Name)
 		return
 	}
@@ -116,7 +116,7 @@ func (o *Observer) onPod(ev watch.Event) {
 		o.unitOf[pod.Name] = u
 	}
 	if old == nil {
-		o.record(pod.Name, pod.UID, PodCreated, images(pod))
+		o.record(pod.Name, pod.UID, PodCreated, images(pod)+" revision "+pod.Labels[appsv1alpha1.RevisionLabel])
 		old = &corev1.Pod{}
 	}
 	if images(old) != "" && images(old) != images(pod) {
@@ -262,6 +262,9 @@ func (o *Observer) CheckHandoff(t testing.TB, drain time.Duration) int {
 	}
 	return checked
 }
+
+// History lists one pod's recorded events, for a failure message.
+func (o *Observer) History(pod string) string { return history(o.Events(), pod) }
 
 func history(events []PodEvent, pod string) string {
 	var b strings.Builder

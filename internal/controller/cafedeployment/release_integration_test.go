@@ -10,6 +10,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
@@ -192,4 +193,29 @@ func TestAbortDiffersFromPause(t *testing.T) {
 	if cd.Spec.Template.Spec.Containers[0].Image != "pay:v2" {
 		t.Errorf("the controller wrote the user's spec")
 	}
+}
+
+// Pods that crash at the new revision reach the failure threshold (1 by
+// default): the release pauses by itself, says why, and changes no further
+// pod; rolling the template back releases the old image again.
+func TestCrashingPodsPauseTheReleaseByThemselves(t *testing.T) {
+	ns := env.Namespace(t)
+	createReleased(t, ns, 6)
+	// The simulated kubelet crash-loops an image whose name ends in "crash".
+	setImage(t, ns, "pay:v2-crash")
+	cd := waitPhaseAnyBatch(t, ns, appsv1alpha1.ReleasePaused)
+	c := meta.FindStatusCondition(cd.Status.Conditions, appsv1alpha1.CafeDeploymentReleasePaused)
+	if c == nil || c.Status != metav1.ConditionTrue || c.Reason != "FailureThresholdReached" {
+		t.Fatalf("ReleasePaused condition %+v, want True with reason FailureThresholdReached", c)
+	}
+	if r := cd.Status.Release; len(r.Batches) != 1 || r.Batches[0].FailureThresholdReachedAt == nil {
+		t.Errorf("batches %+v: the Beta batch should record when the threshold was reached", r.Batches)
+	}
+	// Held: no pod beyond the Beta batch's one per unit takes the image.
+	time.Sleep(3 * drain)
+	if n := len(atImage(podsByName(t, ns), "pay:v2-crash")); n > 3 {
+		t.Errorf("%d pods took the crashing image, want at most the Beta batch's 3", n)
+	}
+	setImage(t, ns, "pay:v1")
+	waitAll(t, ns, 6, "pay:v1")
 }
