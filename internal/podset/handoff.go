@@ -25,20 +25,14 @@ func drainOf(p *Pod, now time.Time, drain, maxWait time.Duration) drainState {
 	// A lastTransitionTime ahead of now (clock skew between API server and
 	// controller) counts as "just now".
 	out := max(now.Sub(p.ServingSince), 0)
-	if out < drain && p.CannotLeaveEndpoints {
-		return drainState{
-			wait: Wait{Pod: p.Name, Reason: WaitCannotLeaveEndpoints,
-				Message: fmt.Sprintf("pod %s draining: %s of %s; a Service with publishNotReadyAddresses keeps it in its endpoints, so it changes after the drain time while still listed",
-					p.Name, seconds(out), seconds(drain))},
-			remaining: drain - out,
-		}
-	}
 	if out < drain {
-		return drainState{
-			wait: Wait{Pod: p.Name, Reason: WaitDraining,
-				Message: fmt.Sprintf("pod %s draining: %s of %s", p.Name, seconds(out), seconds(drain))},
-			remaining: drain - out,
+		w := Wait{Pod: p.Name, Reason: WaitDraining,
+			Message: fmt.Sprintf("pod %s draining: %s of %s", p.Name, seconds(out), seconds(drain))}
+		if p.CannotLeaveEndpoints {
+			w.Reason = WaitCannotLeaveEndpoints
+			w.Message += "; a Service with publishNotReadyAddresses keeps it in its endpoints, so it changes after the drain time while still listed"
 		}
+		return drainState{wait: w, remaining: drain - out}
 	}
 	switch {
 	case p.OutOfEndpoints:

@@ -38,14 +38,17 @@ type applyContext struct {
 // per kind of action instead of one per pod: events are API writes too.
 type doneActions struct {
 	mu    sync.Mutex
-	order []string
-	pods  map[string][]string // "type\x00reason\x00message" → pod names
+	order []doneKind
+	pods  map[doneKind][]string
 }
+
+// doneKind is one event's type, reason and message.
+type doneKind struct{ eventType, reason, message string }
 
 func (d *doneActions) add(eventType, reason, message, pod string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	key := eventType + "\x00" + reason + "\x00" + message
+	key := doneKind{eventType, reason, message}
 	if _, ok := d.pods[key]; !ok {
 		d.order = append(d.order, key)
 	}
@@ -55,15 +58,13 @@ func (d *doneActions) add(eventType, reason, message, pod string) {
 // report records one event per kind of action.
 func (d *doneActions) report(r *Reconciler, set *appsv1alpha1.InPlaceSet) {
 	for _, key := range d.order {
-		eventType, rest, _ := strings.Cut(key, "\x00")
-		reason, message, _ := strings.Cut(rest, "\x00")
 		pods := d.pods[key]
 		sort.Strings(pods)
 		noun := "pod"
 		if len(pods) > 1 {
 			noun = "pods"
 		}
-		r.Recorder.Eventf(set, eventType, reason, "%s %s: %s", noun, strings.Join(pods, ", "), message)
+		r.Recorder.Eventf(set, key.eventType, key.reason, "%s %s: %s", noun, strings.Join(pods, ", "), key.message)
 	}
 }
 
@@ -78,7 +79,7 @@ func (d *doneActions) report(r *Reconciler, set *appsv1alpha1.InPlaceSet) {
 // reconcile. The writes use the reconcile's context, which controller-runtime
 // ends only when the manager stops (no reconciliation timeout is set).
 func (r *Reconciler) apply(ctx context.Context, ac applyContext, actions []podset.Action) error {
-	ac.done = &doneActions{pods: map[string][]string{}}
+	ac.done = &doneActions{pods: map[doneKind][]string{}}
 	// The writes outlive the reconcile, which goes on to write the set's
 	// status into its own object: they get a copy.
 	ac.set = ac.set.DeepCopy()

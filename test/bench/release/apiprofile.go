@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"k8s.io/client-go/rest"
 )
@@ -23,11 +24,10 @@ func profileAPIServer(cfg *rest.Config, prefix, scenario string, seconds int) (w
 }
 
 func fetchProfile(cfg *rest.Config, path string, seconds int) error {
-	tlsCfg, err := rest.TLSConfigFor(cfg)
+	hc, err := apiHTTPClient(cfg, 0)
 	if err != nil {
 		return err
 	}
-	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg.Clone()}}
 	resp, err := hc.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", strings.TrimSuffix(cfg.Host, "/"), seconds))
 	if err != nil {
 		return err
@@ -45,4 +45,14 @@ func fetchProfile(cfg *rest.Config, path string, seconds int) error {
 		return err
 	}
 	return f.Close()
+}
+
+// apiHTTPClient reaches the API server's own endpoints (/metrics,
+// /debug/pprof) with the benchmark's credentials.
+func apiHTTPClient(cfg *rest.Config, timeout time.Duration) (*http.Client, error) {
+	tlsCfg, err := rest.TLSConfigFor(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg.Clone()}, Timeout: timeout}, nil
 }

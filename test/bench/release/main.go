@@ -11,7 +11,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"runtime/pprof"
 	"sort"
@@ -381,11 +380,10 @@ func printPerPod(before, after map[string]float64) {
 // apiserverMutating sums apiserver_request_total over mutating verbs; with a
 // breakdown map it also adds each verb/resource/subresource's count there.
 func apiserverMutating(cfg *rest.Config, breakdown map[string]float64) (float64, error) {
-	tlsCfg, err := rest.TLSConfigFor(cfg)
+	hc, err := apiHTTPClient(cfg, 10*time.Second)
 	if err != nil {
 		return 0, err
 	}
-	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg.Clone()}, Timeout: 10 * time.Second}
 	resp, err := hc.Get(cfg.Host + "/metrics")
 	if err != nil {
 		return 0, err
