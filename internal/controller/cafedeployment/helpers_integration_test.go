@@ -102,6 +102,25 @@ func waitPhase(t *testing.T, ns string, phase appsv1alpha1.ReleasePhase, batch i
 	return cd
 }
 
+// waitSetsPaused waits until every unit's InPlaceSet is
+// paused and its status describes that generation.
+func waitSetsPaused(t *testing.T, ns string, units int) {
+	t.Helper()
+	testenv.Eventually(t, time.Minute, "every unit's InPlaceSet to observe the pause", func() (bool, string) {
+		var sets appsv1alpha1.InPlaceSetList
+		if err := env.Client.List(context.Background(), &sets, client.InNamespace(ns)); err != nil {
+			return false, err.Error()
+		}
+		paused := 0
+		for _, s := range sets.Items {
+			if s.Spec.Paused && s.Status.ObservedGeneration == s.Generation {
+				paused++
+			}
+		}
+		return len(sets.Items) == units && paused == units, fmt.Sprintf("%d of %d sets paused and observed", paused, len(sets.Items))
+	})
+}
+
 // confirm approves the release's batches up to batch.
 func confirm(t *testing.T, ns string, batch int32) {
 	t.Helper()
@@ -190,11 +209,14 @@ func conditionMessage(cd *appsv1alpha1.CafeDeployment, t string) (metav1.Conditi
 	return c.Status, c.Message
 }
 
-// createReleased creates the workload and confirms its batched scale-out
-// through to the end.
-func createReleased(t *testing.T, ns string, replicas int32) {
+// createReleased creates the workload, changed by more, and confirms its
+// batched scale-out through to the end.
+func createReleased(t *testing.T, ns string, replicas int32, more ...func(*appsv1alpha1.CafeDeployment)) {
 	t.Helper()
 	cd := newWorkload(ns, replicas, "pay:v1")
+	for _, m := range more {
+		m(cd)
+	}
 	// Pods also carry their namespace's name, so a test can select only its
 	// own pods across nodes (kubectl drain's --pod-selector is cluster-wide).
 	cd.Spec.Template.Labels["test-ns"] = ns

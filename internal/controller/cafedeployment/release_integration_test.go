@@ -124,6 +124,9 @@ func TestPauseFreezesABatchMidwayAndRollbackBringsEveryPodBack(t *testing.T) {
 	})
 	edit(t, ns, func(cd *appsv1alpha1.CafeDeployment) { cd.Spec.Strategy.Paused = true })
 	waitPhase(t, ns, appsv1alpha1.ReleasePaused, 1)
+	// The workload records the pause before it passes it down; the freeze
+	// holds from when every unit's set has seen it.
+	waitSetsPaused(t, ns, 3)
 
 	// Frozen: every pod serves again, and for longer than a pod's change
 	// takes (drain and restart) none starts changing.
