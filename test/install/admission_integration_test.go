@@ -37,11 +37,7 @@ var releaseDecisions = map[string]any{
 // releaseDecisions fails the test, so a new or renamed control cannot slip
 // past the policy (immediateRevision once did).
 func TestReleaseApproverGuardsEveryReleaseControl(t *testing.T) {
-	var fields []string
-	controls := reflect.TypeFor[appsv1alpha1.ReleaseControls]()
-	for i := range controls.NumField() {
-		fields = append(fields, strings.Split(controls.Field(i).Tag.Get("json"), ",")[0])
-	}
+	fields := jsonFields(reflect.TypeFor[appsv1alpha1.ReleaseControls]())
 	sort.Strings(fields)
 	if keys := slices.Sorted(maps.Keys(releaseDecisions)); !slices.Equal(keys, fields) {
 		t.Fatalf("spec.release has fields %v, releaseDecisions covers %v: add the new control here", fields, keys)

@@ -107,7 +107,7 @@ var clusterScopedKinds = map[string]bool{
 
 // admissionPolicies are CAFE's ValidatingAdmissionPolicies, sorted, each with
 // a binding of the same name (config/admission).
-var admissionPolicies = []string{"cafe-pod-protection", "cafe-release-approver", "cafe-selector-matches-template", "cafe-shardmap-ranges"}
+var admissionPolicies = []string{"cafe-approver-scope", "cafe-pod-protection", "cafe-release-approver", "cafe-selector-matches-template", "cafe-shardmap-ranges"}
 
 // generatedRules are the controller's rules controller-gen wrote into
 // config/rbac/role.yaml.

@@ -159,7 +159,7 @@ func TestShardMapUpdateToOverlapIsRefused(t *testing.T) {
 // against the ShardMap schema and reports any expression it could not.
 func TestAdmissionPoliciesTypeCheck(t *testing.T) {
 	policies := env.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicies()
-	for _, name := range []string{"cafe-pod-protection", "cafe-release-approver", "cafe-selector-matches-template", "cafe-shardmap-ranges"} {
+	for _, name := range []string{"cafe-approver-scope", "cafe-pod-protection", "cafe-release-approver", "cafe-selector-matches-template", "cafe-shardmap-ranges"} {
 		testenv.Eventually(t, time.Minute, name+"'s type check", func() (bool, string) {
 			p, err := policies.Get(context.Background(), name, metav1.GetOptions{})
 			if err != nil {
