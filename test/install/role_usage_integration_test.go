@@ -4,19 +4,24 @@ package install
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
 	"github.com/cafe-dev/cafe/internal/manager"
+	"github.com/cafe-dev/cafe/internal/testenv"
 )
 
 // unusedOnPurpose are granted verbs the release in
@@ -27,15 +32,14 @@ var unusedOnPurpose = map[string]string{
 	"get /pods":     "InPlaceSet: a pod create the cache has not shown for a while is read from the API server (expectationsMet)",
 	"list /nodes":   "CafeDeployment auto-reschedule: a unit's free capacity, read while one of its pods is unschedulable (observeCapacity)",
 	"patch /events": "the event recorder patches the count of an event repeated within ten minutes",
-	"create /persistentvolumeclaims": "InPlaceSet: a slot's claims from spec.volumeClaimTemplates, made before its pod (ensureClaims; " +
-		"TestSlotsKeepTheirVolumeClaims runs it under the admin identity)",
 }
 
 // TestControllerRoleGrantsOnlyVerbsItUses runs CAFE's controllers as the
 // installed service account with config/rbac and leader election, records
 // every API request they make through a release (create, a batched
 // upgrade, a rollback, a scale-in, a scale-out that drops a unit and widens
-// the budgets) and the hand-over of the Lease on stop, and fails on a
+// the budgets), the creation of a workload with per-slot volume claims, and
+// the hand-over of the Lease on stop, and fails on a
 // refused request and on a verb the ClusterRole (config/rbac/role.yaml) or
 // the leader-election Role grants that nothing used and unusedOnPurpose
 // does not list.
@@ -72,6 +76,23 @@ func TestControllerRoleGrantsOnlyVerbsItUses(t *testing.T) {
 	})
 	waitReleased(t, ns, "pay")
 	waitNoneLeft(t, ns, "inplacesets.apps.cafe.dev,poddisruptionbudgets,pods", "apps.cafe.dev/unit=unit-c")
+	// Per-slot volume claims: no volume is offered, so the claims stay
+	// unbound and their pods Pending; the claims are what this needs.
+	withClaims := payWorkload(env.Namespace(t), 3, "pay:v1")
+	withClaims.Spec.VolumeClaimTemplates = []appsv1alpha1.VolumeClaimTemplate{{Name: "data", Spec: corev1.PersistentVolumeClaimSpec{
+		AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+		Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}},
+	}}}
+	if err := env.Client.Create(ctx, withClaims); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, time.Minute, "a claim for every slot", func() (bool, string) {
+		var claims corev1.PersistentVolumeClaimList
+		if err := env.Client.List(ctx, &claims, client.InNamespace(withClaims.Namespace)); err != nil {
+			return false, err.Error()
+		}
+		return len(claims.Items) == 3, fmt.Sprintf("%d claims", len(claims.Items))
+	})
 	stop()
 
 	used, refused := requests.results()
