@@ -36,11 +36,13 @@ const (
 
 // PodEvent is one observation.
 type PodEvent struct {
-	At     time.Time
-	Pod    string
-	UID    types.UID
-	Kind   EventKind
-	Detail string
+	At   time.Time
+	Pod  string
+	UID  types.UID
+	Kind EventKind
+	// Revision is the revision label of the pod created or deleted.
+	Revision string
+	Detail   string
 }
 
 // Observer watches a namespace's pods and EndpointSlices and records every
@@ -95,6 +97,13 @@ func (o *Observer) record(pod string, uid types.UID, kind EventKind, detail stri
 	o.events = append(o.events, PodEvent{At: time.Now(), Pod: pod, UID: uid, Kind: kind, Detail: detail})
 }
 
+// recordLife records a pod's creation or deletion with its revision.
+func (o *Observer) recordLife(pod *corev1.Pod, kind EventKind, detail string) {
+	rev := pod.Labels[appsv1alpha1.RevisionLabel]
+	o.events = append(o.events, PodEvent{At: time.Now(), Pod: pod.Name, UID: pod.UID, Kind: kind, Revision: rev,
+		Detail: strings.TrimSpace(detail + " revision " + rev)})
+}
+
 func (o *Observer) onPod(ev watch.Event) {
 	pod, ok := ev.Object.(*corev1.Pod)
 	if !ok {
@@ -104,11 +113,11 @@ func (o *Observer) onPod(ev watch.Event) {
 	defer o.mu.Unlock()
 	old := o.pods[pod.Name]
 	if old != nil && old.UID != pod.UID {
-		o.record(pod.Name, old.UID, PodDeleted, "revision "+old.Labels[appsv1alpha1.RevisionLabel])
+		o.recordLife(old, PodDeleted, "")
 		old = nil
 	}
 	if ev.Type == watch.Deleted {
-		o.record(pod.Name, pod.UID, PodDeleted, "revision "+pod.Labels[appsv1alpha1.RevisionLabel])
+		o.recordLife(pod, PodDeleted, "")
 		delete(o.pods, pod.Name)
 		return
 	}
@@ -116,7 +125,7 @@ func (o *Observer) onPod(ev watch.Event) {
 		o.unitOf[pod.Name] = u
 	}
 	if old == nil {
-		o.record(pod.Name, pod.UID, PodCreated, images(pod)+" revision "+pod.Labels[appsv1alpha1.RevisionLabel])
+		o.recordLife(pod, PodCreated, images(pod))
 		old = &corev1.Pod{}
 	}
 	if images(old) != "" && images(old) != images(pod) {

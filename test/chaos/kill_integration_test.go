@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
+	"github.com/cafe-dev/cafe/internal/controller/inplaceset"
 	"github.com/cafe-dev/cafe/internal/testenv"
 )
 
@@ -220,7 +221,7 @@ func TestReleaseSurvivesControllerKills(t *testing.T) {
 		if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: names[0]}, &pod); err != nil {
 			return false, err.Error()
 		}
-		return pod.Annotations[appsv1alpha1.RestartHandledAnnotation] == "chaos-1" && servingTrue(&pod), fmt.Sprintf("%v %v", pod.Annotations, pod.Status.Conditions)
+		return pod.Annotations[appsv1alpha1.RestartHandledAnnotation] == "chaos-1" && inplaceset.ConditionStatus(&pod, appsv1alpha1.ServingCondition) == corev1.ConditionTrue, fmt.Sprintf("%v %v", pod.Annotations, pod.Status.Conditions)
 	})
 
 	// 6. A release whose second batch waits for a confirmation: kill right
@@ -337,15 +338,6 @@ func restartPod(t *testing.T, ns, name, token string) {
 	}
 }
 
-func servingTrue(pod *corev1.Pod) bool {
-	for _, c := range pod.Status.Conditions {
-		if c.Type == appsv1alpha1.ServingCondition {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
-}
-
 // waitRelease waits until the workload's status, for its latest spec,
 // satisfies ok.
 func waitRelease(t *testing.T, ns string, ok func(appsv1alpha1.ReleaseStatus) bool) *appsv1alpha1.CafeDeployment {
@@ -388,15 +380,14 @@ func recreations(obs *testenv.Observer, from, to time.Time) map[string]int {
 		}
 		switch ev.Kind {
 		case testenv.PodCreated:
-			_, rev, _ := strings.Cut(ev.Detail, " revision ")
-			final[ev.Pod] = rev
+			final[ev.Pod] = ev.Revision
 		case testenv.PodDeleted:
 			deleted = append(deleted, ev)
 		}
 	}
 	out := map[string]int{}
 	for _, ev := range deleted {
-		if rev := strings.TrimPrefix(ev.Detail, "revision "); rev != final[ev.Pod] {
+		if ev.Revision != final[ev.Pod] {
 			out[ev.Pod]++
 		}
 	}
