@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -18,6 +19,10 @@ type request struct {
 	namespace string // empty for cluster-scoped resources
 }
 
+// admissionDenial is how the API server words a ValidatingAdmissionPolicy's
+// refusal, before the policy's own message.
+const admissionDenial = " denied request: "
+
 // explain turns an API error into one that says what to do next. It keeps
 // the original error wrapped, so callers can still test it with apierrors.
 func explain(err error, r request) error {
@@ -32,6 +37,11 @@ func explain(err error, r request) error {
 		return &explained{err, fmt.Sprintf("no CafeDeployment named %q in namespace %q (kubectl cafe get -n %s lists them)", r.name, r.namespace, r.namespace)}
 	case apierrors.IsNotFound(err) && r.name != "":
 		return &explained{err, fmt.Sprintf("no %s named %q in namespace %q", r.kind, r.name, r.namespace)}
+	case apierrors.IsForbidden(err) && strings.Contains(err.Error(), admissionDenial):
+		// An admission policy's refusal says what is wrong and what to do;
+		// a missing role is not the cause.
+		_, why, _ := strings.Cut(err.Error(), admissionDenial)
+		return &explained{err, fmt.Sprintf("an admission policy refused to %s %s %s: %s", r.verb, r.resource, r.name, why)}
 	case apierrors.IsForbidden(err):
 		where := "cluster-wide"
 		if r.namespace != "" {

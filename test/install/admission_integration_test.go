@@ -46,9 +46,7 @@ func TestReleaseApproverGuardsEveryReleaseControl(t *testing.T) {
 	applyCRDs(t)
 	kubectl(t, nil, "apply", "--server-side", "--force-conflicts", "-k", "config/admission")
 	ns := env.Namespace(t)
-	if err := env.Client.Create(context.Background(), payWorkload(ns, 3, "pay:v1")); err != nil {
-		t.Fatal(err)
-	}
+	createUnmanaged(t, payWorkload(ns, 3, "pay:v1"))
 	dyn, err := dynamic.NewForConfig(env.Config)
 	if err != nil {
 		t.Fatal(err)
@@ -78,6 +76,26 @@ func TestReleaseApproverGuardsEveryReleaseControl(t *testing.T) {
 		}
 		if err := decide(field, "cafe-admin"); err != nil {
 			t.Errorf("spec.release.%s in the user's own name was refused: %v", field, err)
+		}
+	}
+
+	// The name alone, with spec.release left as it is: the next batch to
+	// start would record it, so it too may name only the writer.
+	annotate := func(by any) error {
+		data, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]any{appsv1alpha1.ConfirmedByAnnotation: by}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = dyn.Resource(cafeDeployments).Namespace(ns).Patch(context.Background(), "pay", types.MergePatchType, data,
+			metav1.PatchOptions{DryRun: []string{metav1.DryRunAll}})
+		return err
+	}
+	if err := annotate("carol"); !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "may name only you (cafe-admin), not carol") {
+		t.Errorf("naming someone else in %s alone: %v, want the release-approver policy's refusal", appsv1alpha1.ConfirmedByAnnotation, err)
+	}
+	for _, by := range []any{"cafe-admin", nil} {
+		if err := annotate(by); err != nil {
+			t.Errorf("setting %s to %v alone was refused: %v", appsv1alpha1.ConfirmedByAnnotation, by, err)
 		}
 	}
 }

@@ -5,6 +5,7 @@ package install
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"reflect"
 	"slices"
@@ -18,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
 	"github.com/cafe-dev/cafe/internal/testenv"
@@ -25,7 +27,7 @@ import (
 
 // outOfApproverScope changes each field of spec and spec.strategy that an
 // approver must not change, by path, to a value the schema accepts (but for
-// the immutable ones, which the schema itself refuses to anyone).
+// the immutable selector, which the schema itself refuses to anyone).
 var outOfApproverScope = map[string]struct {
 	patch     map[string]any
 	immutable bool
@@ -33,7 +35,7 @@ var outOfApproverScope = map[string]struct {
 	"spec.replicas":                         {patch: spec(map[string]any{"replicas": 6})},
 	"spec.selector":                         {patch: spec(map[string]any{"selector": map[string]any{"matchLabels": map[string]any{"app": "pay", "tier": "x"}}}), immutable: true},
 	"spec.template":                         {patch: spec(map[string]any{"template": map[string]any{"spec": map[string]any{"containers": []any{map[string]any{"name": "app", "image": "pay:evil"}}}}})},
-	"spec.volumeClaimTemplates":             {patch: spec(map[string]any{"volumeClaimTemplates": []any{map[string]any{"name": "data", "spec": map[string]any{"accessModes": []any{"ReadWriteOnce"}, "resources": map[string]any{"requests": map[string]any{"storage": "1Gi"}}}}}}), immutable: true},
+	"spec.volumeClaimTemplates":             {patch: spec(map[string]any{"volumeClaimTemplates": []any{map[string]any{"name": "data", "spec": map[string]any{"accessModes": []any{"ReadWriteOnce"}, "resources": map[string]any{"requests": map[string]any{"storage": "1Gi"}}}}}})},
 	"spec.revisionHistoryLimit":             {patch: spec(map[string]any{"revisionHistoryLimit": 1})},
 	"spec.topology":                         {patch: spec(map[string]any{"topology": map[string]any{"units": []any{map[string]any{"name": "unit-a"}, map[string]any{"name": "unit-b"}}}})},
 	"spec.strategy.type":                    {patch: strategy("type", "Beta")},
@@ -87,15 +89,13 @@ func TestApproverChangesOnlyTheRelease(t *testing.T) {
 
 	applyCRDs(t)
 	kubectl(t, nil, "apply", "--server-side", "--force-conflicts", "-k", "config/admission")
-	kubectl(t, nil, "apply", "--server-side", "--force-conflicts", "-k", "config/rbac/users")
 	// The chart installs these roles in later tests; Helm adopts none it did
 	// not create.
 	t.Cleanup(func() { kubectl(t, nil, "delete", "--ignore-not-found", "-k", "config/rbac/users") })
+	kubectl(t, nil, "apply", "--server-side", "--force-conflicts", "-k", "config/rbac/users")
 	ctx := context.Background()
 	ns := env.Namespace(t)
-	if err := env.Client.Create(ctx, payWorkload(ns, 3, "pay:v1")); err != nil {
-		t.Fatal(err)
-	}
+	createUnmanaged(t, payWorkload(ns, 3, "pay:v1"))
 	bind := func(user, role string) {
 		rb := &rbacv1.RoleBinding{
 			ObjectMeta: metav1.ObjectMeta{Name: user + "-" + role, Namespace: ns},
@@ -128,10 +128,16 @@ func TestApproverChangesOnlyTheRelease(t *testing.T) {
 	}
 	alice, bob := as("alice"), as("bob")
 
-	// A policy just applied takes a moment to be enforced.
-	testenv.Eventually(t, time.Minute, "the approver's template change to be refused", func() (bool, string) {
-		err := alice(outOfApproverScope["spec.template"].patch)
-		return err != nil, "accepted"
+	// A policy and bindings just applied take a moment to be enforced: wait
+	// for the policy's refusal, not RBAC's, and for the operator's binding.
+	template := outOfApproverScope["spec.template"].patch
+	testenv.Eventually(t, time.Minute, "the policy to refuse the approver's template change", func() (bool, string) {
+		err := alice(template)
+		return apierrors.IsForbidden(err) && strings.Contains(err.Error(), "cafe-approver-scope"), fmt.Sprint(err)
+	})
+	testenv.Eventually(t, time.Minute, "the operator's template change to be accepted", func() (bool, string) {
+		err := bob(template)
+		return err == nil, fmt.Sprint(err)
 	})
 	for _, field := range slices.Sorted(maps.Keys(outOfApproverScope)) {
 		change := outOfApproverScope[field]
@@ -140,7 +146,9 @@ func TestApproverChangesOnlyTheRelease(t *testing.T) {
 		case err == nil:
 			t.Errorf("the approver changed %s", field)
 		case change.immutable:
-			// The schema refuses it before admission is asked.
+			if !apierrors.IsInvalid(err) {
+				t.Errorf("the approver's change of immutable %s: %v, want the schema's refusal", field, err)
+			}
 		case !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "not "+field):
 			t.Errorf("the approver's change of %s: %v, want cafe-approver-scope's refusal naming the field", field, err)
 		}
@@ -167,6 +175,22 @@ func TestApproverChangesOnlyTheRelease(t *testing.T) {
 		if err := alice(patch); err != nil {
 			t.Errorf("the approver may %s, was refused: %v", what, err)
 		}
+	}
+	// Resume, as kubectl cafe resume writes it, of a paused and aborted
+	// release (set by the admin, who is cafe-admin).
+	pausedAndAborted, err := json.Marshal(map[string]any{
+		"metadata": map[string]any{"annotations": map[string]any{appsv1alpha1.ConfirmedByAnnotation: "cafe-admin"}},
+		"spec":     map[string]any{"strategy": map[string]any{"paused": true}, "release": map[string]any{"abort": true}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Client.Patch(ctx, &appsv1alpha1.CafeDeployment{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pay"}},
+		client.RawPatch(types.MergePatchType, pausedAndAborted)); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice(named(map[string]any{"strategy": map[string]any{"paused": false}, "release": map[string]any{"abort": false}})); err != nil {
+		t.Errorf("the approver may resume, was refused: %v", err)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/rest"
@@ -151,6 +152,21 @@ func payWorkload(namespace string, replicas int32, image string) *appsv1alpha1.C
 			},
 		},
 	}
+}
+
+// createUnmanaged creates a workload that no controller runs during the
+// test, and deletes it when the test ends, before its namespace: a later
+// test's controllers must not meet it in a namespace being torn down.
+func createUnmanaged(t *testing.T, cd *appsv1alpha1.CafeDeployment) {
+	t.Helper()
+	if err := env.Client.Create(context.Background(), cd); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := env.Client.Delete(context.Background(), cd); err != nil && !apierrors.IsNotFound(err) {
+			t.Errorf("delete CafeDeployment %s/%s: %v", cd.Namespace, cd.Name, err)
+		}
+	})
 }
 
 // waitReleased waits until the CafeDeployment namespace/name has released

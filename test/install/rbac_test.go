@@ -83,6 +83,10 @@ func TestApproverOnlyConfirms(t *testing.T) {
 	if !grants(approver.Rules, "apps.cafe.dev", "cafedeployments", readVerbs...) || !grants(approver.Rules, "apps.cafe.dev", "cafedeployments", "patch") {
 		t.Errorf("cafe-approver cannot read and patch CafeDeployments: %+v", approver.Rules)
 	}
+	// The marker the admission policy cafe-approver-scope restricts by.
+	if !grants(approver.Rules, "apps.cafe.dev", "cafedeployments", "approve") {
+		t.Errorf("cafe-approver lacks the verb approve on CafeDeployments, so cafe-approver-scope would not restrict it: %+v", approver.Rules)
+	}
 	for _, r := range approver.Rules {
 		for _, v := range r.Verbs {
 			if v == "create" || v == "delete" || v == "deletecollection" || v == "update" || v == "*" {

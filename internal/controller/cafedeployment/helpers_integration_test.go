@@ -142,6 +142,8 @@ func setImage(t *testing.T, ns, image string, more ...func(*appsv1alpha1.CafeDep
 type podView struct {
 	uid, ip, image, unit string
 	ready                bool
+	// serving: CAFE's readiness-gate condition is True.
+	serving bool
 }
 
 func podsByName(t *testing.T, ns string) map[string]podView {
@@ -157,8 +159,11 @@ func podsByName(t *testing.T, ns string) map[string]podView {
 		}
 		v := podView{uid: string(p.UID), ip: p.Status.PodIP, image: p.Spec.Containers[0].Image, unit: p.Labels[appsv1alpha1.UnitLabel]}
 		for _, c := range p.Status.Conditions {
-			if c.Type == corev1.PodReady {
+			switch c.Type {
+			case corev1.PodReady:
 				v.ready = c.Status == corev1.ConditionTrue
+			case appsv1alpha1.ServingCondition:
+				v.serving = c.Status == corev1.ConditionTrue
 			}
 		}
 		out[p.Name] = v

@@ -136,11 +136,11 @@ func TestPauseFreezesABatchMidwayAndRollbackBringsEveryPodBack(t *testing.T) {
 		frozen = atImage(pods, "pay:v2")
 		ready := 0
 		for _, p := range pods {
-			if p.ready {
+			if p.ready && p.serving {
 				ready++
 			}
 		}
-		return ready == 12, fmt.Sprintf("%d of %d pods ready; %d at pay:v2", ready, len(pods), len(frozen))
+		return ready == 12, fmt.Sprintf("%d of %d pods ready and serving; %d at pay:v2", ready, len(pods), len(frozen))
 	})
 	if len(frozen) >= 12 {
 		t.Fatalf("batch 1 finished although it was paused midway (%d pods at pay:v2)", len(frozen))
@@ -151,7 +151,7 @@ func TestPauseFreezesABatchMidwayAndRollbackBringsEveryPodBack(t *testing.T) {
 			t.Fatalf("paused, yet the pods at pay:v2 went from %v to %v", frozen, now)
 		}
 		for name, p := range pods {
-			if !p.ready {
+			if !p.ready || !p.serving {
 				t.Fatalf("paused, yet pod %s left traffic", name)
 			}
 		}
