@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
 
 	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
 	"github.com/cafe-dev/cafe/internal/testenv"
@@ -47,22 +48,13 @@ func TestReleaseApproverGuardsEveryReleaseControl(t *testing.T) {
 	kubectl(t, nil, "apply", "--server-side", "--force-conflicts", "-k", "config/admission")
 	ns := env.Namespace(t)
 	createUnmanaged(t, payWorkload(ns, 3, "pay:v1"))
-	dyn, err := dynamic.NewForConfig(env.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
+	patchPay := workloadPatcher(t, env.Config, ns)
 	decide := func(field string, by string) error {
 		patch := map[string]any{"spec": map[string]any{"release": map[string]any{field: releaseDecisions[field]}}}
 		if by != "" {
 			patch["metadata"] = map[string]any{"annotations": map[string]any{appsv1alpha1.ConfirmedByAnnotation: by}}
 		}
-		data, err := json.Marshal(patch)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = dyn.Resource(cafeDeployments).Namespace(ns).Patch(context.Background(), "pay", types.MergePatchType, data,
-			metav1.PatchOptions{DryRun: []string{metav1.DryRunAll}})
-		return err
+		return patchPay(patch)
 	}
 	for _, field := range fields {
 		var err error
@@ -82,13 +74,7 @@ func TestReleaseApproverGuardsEveryReleaseControl(t *testing.T) {
 	// The name alone, with spec.release left as it is: the next batch to
 	// start would record it, so it too may name only the writer.
 	annotate := func(by any) error {
-		data, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]any{appsv1alpha1.ConfirmedByAnnotation: by}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = dyn.Resource(cafeDeployments).Namespace(ns).Patch(context.Background(), "pay", types.MergePatchType, data,
-			metav1.PatchOptions{DryRun: []string{metav1.DryRunAll}})
-		return err
+		return patchPay(map[string]any{"metadata": map[string]any{"annotations": map[string]any{appsv1alpha1.ConfirmedByAnnotation: by}}})
 	}
 	if err := annotate("carol"); !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "may name only you (cafe-admin), not carol") {
 		t.Errorf("naming someone else in %s alone: %v, want the release-approver policy's refusal", appsv1alpha1.ConfirmedByAnnotation, err)
@@ -97,5 +83,25 @@ func TestReleaseApproverGuardsEveryReleaseControl(t *testing.T) {
 		if err := annotate(by); err != nil {
 			t.Errorf("setting %s to %v alone was refused: %v", appsv1alpha1.ConfirmedByAnnotation, by, err)
 		}
+	}
+}
+
+// workloadPatcher returns a function that sends a merge patch of the
+// CafeDeployment "pay" in ns, dry-run (admission decides, nothing is
+// stored), as cfg's user.
+func workloadPatcher(t *testing.T, cfg *rest.Config, ns string) func(patch map[string]any) error {
+	t.Helper()
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(patch map[string]any) error {
+		data, err := json.Marshal(patch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = dyn.Resource(cafeDeployments).Namespace(ns).Patch(context.Background(), "pay", types.MergePatchType, data,
+			metav1.PatchOptions{DryRun: []string{metav1.DryRunAll}})
+		return err
 	}
 }

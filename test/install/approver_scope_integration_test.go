@@ -17,7 +17,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -112,19 +111,7 @@ func TestApproverChangesOnlyTheRelease(t *testing.T) {
 	as := func(user string) func(patch map[string]any) error {
 		cfg := rest.CopyConfig(env.Config)
 		cfg.Impersonate = rest.ImpersonationConfig{UserName: user}
-		dyn, err := dynamic.NewForConfig(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return func(patch map[string]any) error {
-			data, err := json.Marshal(patch)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = dyn.Resource(cafeDeployments).Namespace(ns).Patch(ctx, "pay", types.MergePatchType, data,
-				metav1.PatchOptions{DryRun: []string{metav1.DryRunAll}})
-			return err
-		}
+		return workloadPatcher(t, cfg, ns)
 	}
 	alice, bob := as("alice"), as("bob")
 
