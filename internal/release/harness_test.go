@@ -129,9 +129,14 @@ func conditionOf(t *testing.T, out Output, kind string) metav1.Condition {
 	return metav1.Condition{}
 }
 
-func eventReasons(out Output) []string {
+// eventReasons lists what the shell would record for a plan: the plan's
+// events, then the batch events its new history announces.
+func eventReasons(in Input, out Output) []string {
 	var r []string
 	for _, e := range out.Events {
+		r = append(r, e.Reason)
+	}
+	for _, e := range BatchEvents(out.Status.Release.Revision, in.Previous.Release.Batches, out.Status.Release.Batches) {
 		r = append(r, e.Reason)
 	}
 	return r
@@ -151,9 +156,9 @@ func wantInts(t *testing.T, what string, got, want []int32) {
 	}
 }
 
-func wantEvents(t *testing.T, out Output, reasons ...string) {
+func wantEvents(t *testing.T, in Input, out Output, reasons ...string) {
 	t.Helper()
-	if got := eventReasons(out); !reflect.DeepEqual(got, reasons) && !(len(got) == 0 && len(reasons) == 0) {
+	if got := eventReasons(in, out); !reflect.DeepEqual(got, reasons) && !(len(got) == 0 && len(reasons) == 0) {
 		t.Fatalf("events %v, want %v (%+v)", got, reasons, out.Events)
 	}
 }

@@ -19,7 +19,8 @@ type Output struct {
 	// transition times.
 	Conditions []metav1.Condition
 	// Events describe what changed since Input.Previous, in order. Emit them
-	// once the new status is stored.
+	// once the new status is stored. A batch's start and completion are not
+	// among them: BatchEvents derives those from the stored history.
 	Events []Event
 	// RecheckAfter is when a time-based step (a progress deadline, a pending
 	// pod's reschedule delay) falls due; zero when none is running.
@@ -52,6 +53,10 @@ type Event struct {
 	Type    string
 	Reason  string
 	Message string
+	// Key, when set, names the fact the event reports (BatchEvents sets
+	// it): send the event under a name made from it, so that sending it
+	// again creates nothing new.
+	Key string
 }
 
 // Event types, as corev1.EventTypeNormal and corev1.EventTypeWarning.

@@ -3,7 +3,6 @@ package release
 import (
 	"fmt"
 	"math"
-	"strings"
 	"time"
 )
 
@@ -191,8 +190,6 @@ func (p *planner) step() bool {
 	cur := p.current()
 	if cur != nil && cur.CompletedAt.IsZero() && p.batchAvailable() {
 		cur.CompletedAt = p.now
-		p.event(EventNormal, ReasonBatchCompleted, fmt.Sprintf("batch %d completed: %d pods at revision %s",
-			cur.Batch, cur.Target, p.rel.Revision))
 	}
 	batchDone := cur == nil || !cur.CompletedAt.IsZero()
 	if p.totalWork() > 0 || !batchDone {
@@ -327,12 +324,8 @@ func (p *planner) startBatch(n int32, confirmed bool) {
 		spec = BatchSpec{Size: math.MaxInt32}
 	}
 	step := cut(p.openWorkByUnit(), spec, 1)[0]
-	var added []string
 	for i, k := range step {
 		p.state[i] = p.state[i].advance(k, p.quota[i])
-		if k > 0 {
-			added = append(added, fmt.Sprintf("%s +%d", p.names[i], k))
-		}
 	}
 	record := BatchRecord{Batch: n, Target: p.totalTarget(), StartedAt: p.now}
 	if confirmed || p.in.Controls.Immediate {
@@ -343,8 +336,6 @@ func (p *planner) startBatch(n int32, confirmed bool) {
 	p.rel.BatchStartTime = p.now
 	p.rel.Phase = PhaseProgressing
 	p.recheckIn(p.in.Strategy.ProgressDeadline)
-	p.event(EventNormal, ReasonBatchStarted, fmt.Sprintf("batch %d started: %d pods at revision %s when complete (%s)",
-		n, record.Target, p.rel.Revision, strings.Join(added, ", ")))
 }
 
 // batchInProgress waits for the current batch, minding its deadline. A

@@ -80,7 +80,7 @@ func TestPlanStartsBetaBatch(t *testing.T) {
 	if rel.Batch != 0 || rel.TotalBatches != 3 || rel.BatchStartTime != t0 {
 		t.Errorf("release %+v: want batch 0 of 3 started now", rel)
 	}
-	wantEvents(t, out, ReasonReleaseStarted, ReasonBatchStarted)
+	wantEvents(t, in, out, ReasonReleaseStarted, ReasonBatchStarted)
 	if out.RecheckAfter != 10*time.Minute {
 		t.Errorf("RecheckAfter %s, want the progress deadline", out.RecheckAfter)
 	}
@@ -97,7 +97,7 @@ func TestPlanWaitsAfterBetaAndIgnoresStaleConfirmations(t *testing.T) {
 	in = then(in, out, settled)
 	out = mustPlan(t, in)
 	wantPhase(t, out, PhaseWaitingForConfirmation)
-	wantEvents(t, out, ReasonBatchCompleted, ReasonAwaitingConfirmation)
+	wantEvents(t, in, out, ReasonAwaitingConfirmation, ReasonBatchCompleted)
 	wantInts(t, "partitions", partitions(out), []int32{9, 9, 9})
 	if c := conditionOf(t, out, ConditionProgressing); c.Status != metav1.ConditionFalse || c.Reason != ReasonAwaitingConfirmation {
 		t.Errorf("Progressing = %+v", c)
@@ -114,7 +114,7 @@ func TestPlanWaitsAfterBetaAndIgnoresStaleConfirmations(t *testing.T) {
 		got := mustPlan(t, next)
 		wantPhase(t, got, PhaseWaitingForConfirmation)
 		wantInts(t, "partitions", partitions(got), []int32{9, 9, 9})
-		wantEvents(t, got)
+		wantEvents(t, next, got)
 	}
 
 	in = then(in, out, stillObserved)
@@ -128,7 +128,7 @@ func TestPlanWaitsAfterBetaAndIgnoresStaleConfirmations(t *testing.T) {
 	if rec.Batch != 1 || rec.Target != 13 || rec.ConfirmedBy != "bob" || rec.ConfirmedAt != in.Now {
 		t.Errorf("batch record %+v", rec)
 	}
-	wantEvents(t, out, ReasonBatchStarted)
+	wantEvents(t, in, out, ReasonBatchStarted)
 
 	// Batch 1 done: batch 2 needs no confirmation.
 	in = then(in, out, settled)
@@ -197,7 +197,7 @@ func TestPlanPauseFreezesPartitions(t *testing.T) {
 	wantPhase(t, out, PhasePaused)
 	wantInts(t, "partitions", partitions(out), []int32{6, 7, 7})
 	wantSetsPaused(t, out, true)
-	wantEvents(t, out, ReasonReleasePaused)
+	wantEvents(t, in, out, ReasonReleasePaused)
 	if c := conditionOf(t, out, ConditionReleasePaused); c.Status != metav1.ConditionTrue || c.Reason != ReasonPaused {
 		t.Errorf("ReleasePaused = %+v", c)
 	}
@@ -209,7 +209,7 @@ func TestPlanPauseFreezesPartitions(t *testing.T) {
 	out = mustPlan(t, in)
 	wantPhase(t, out, PhasePaused)
 	wantInts(t, "partitions", partitions(out), []int32{6, 7, 7})
-	wantEvents(t, out, ReasonBatchCompleted)
+	wantEvents(t, in, out, ReasonBatchCompleted)
 
 	in = then(in, out, stillObserved)
 	in.Strategy.Paused = false
@@ -217,7 +217,7 @@ func TestPlanPauseFreezesPartitions(t *testing.T) {
 	wantPhase(t, out, PhaseProgressing)
 	wantSetsPaused(t, out, false)
 	wantInts(t, "targets", targets(out), []int32{7, 7, 6})
-	wantEvents(t, out, ReasonBatchStarted, ReasonReleaseResumed)
+	wantEvents(t, in, out, ReasonReleaseResumed, ReasonBatchStarted)
 }
 
 func TestPlanResumeRestartsTheDeadline(t *testing.T) {
@@ -251,7 +251,7 @@ func TestPlanProgressDeadline(t *testing.T) {
 	in.Now = t0.Add(10 * time.Minute)
 	out = mustPlan(t, in)
 	wantPhase(t, out, PhaseFailed)
-	wantEvents(t, out, ReasonProgressDeadlineExceeded)
+	wantEvents(t, in, out, ReasonProgressDeadlineExceeded)
 	c := conditionOf(t, out, ConditionProgressDeadlineExceeded)
 	if c.Status != metav1.ConditionTrue || c.Reason != ReasonProgressDeadlineExceeded {
 		t.Errorf("ProgressDeadlineExceeded = %+v", c)
@@ -264,7 +264,7 @@ func TestPlanProgressDeadline(t *testing.T) {
 	in = then(in, out, stillObserved)
 	out = mustPlan(t, in)
 	wantPhase(t, out, PhaseFailed)
-	wantEvents(t, out)
+	wantEvents(t, in, out)
 	in = then(in, out, settled)
 	out = mustPlan(t, in)
 	wantPhase(t, out, PhaseWaitingForConfirmation)
@@ -285,7 +285,7 @@ func TestPlanFailureThreshold(t *testing.T) {
 	in = then(in, out, failing)
 	out = mustPlan(t, in)
 	wantPhase(t, out, PhasePaused)
-	wantEvents(t, out, ReasonFailureThresholdReached)
+	wantEvents(t, in, out, ReasonFailureThresholdReached)
 	if out.Status.Release.Batches[0].FailureThresholdReachedAt != in.Now {
 		t.Errorf("batch record %+v: want the failure time", out.Status.Release.Batches[0])
 	}
@@ -344,7 +344,7 @@ func TestPlanFailureVoidsPreApproval(t *testing.T) {
 	resumed.Observed[1].Failing = 1
 	got := mustPlan(t, resumed)
 	wantPhase(t, got, PhasePaused)
-	wantEvents(t, got, ReasonBatchStarted, ReasonFailureThresholdReached)
+	wantEvents(t, resumed, got, ReasonFailureThresholdReached, ReasonBatchStarted)
 	if rel := got.Status.Release; rel.Batch != 5 || len(rel.Batches) != 2 || rel.Batches[1].Batch != 4 {
 		t.Errorf("release %+v: want batch 4 started and batch 5 waiting", rel)
 	}
@@ -353,7 +353,7 @@ func TestPlanFailureVoidsPreApproval(t *testing.T) {
 	resumed.Observed[1].Failing = 0
 	got = mustPlan(t, resumed)
 	wantPhase(t, got, PhaseProgressing)
-	wantEvents(t, got, ReasonBatchStarted, ReasonReleaseResumed)
+	wantEvents(t, resumed, got, ReasonReleaseResumed, ReasonBatchStarted)
 }
 
 func TestPlanFailureThresholdPercentage(t *testing.T) {
@@ -380,7 +380,7 @@ func TestPlanAbort(t *testing.T) {
 	out = mustPlan(t, in)
 	wantPhase(t, out, PhaseAborted)
 	wantSetsPaused(t, out, false)
-	wantEvents(t, out, ReasonReleaseAborted)
+	wantEvents(t, in, out, ReasonReleaseAborted)
 	for _, u := range out.Units {
 		if u.Revision != "v1" || u.Partition != 0 || u.Replicas != 10 {
 			t.Errorf("unit plan %+v: want every pod back at v1", u)
@@ -397,7 +397,7 @@ func TestPlanAbort(t *testing.T) {
 	in = then(in, out, settled)
 	out = mustPlan(t, in)
 	wantPhase(t, out, PhaseAborted)
-	wantEvents(t, out)
+	wantEvents(t, in, out)
 
 	// Lifting the abort restarts the release from the pods' real state.
 	in = then(in, out, settled)
@@ -441,7 +441,7 @@ func TestPlanAbortWithNothingInProgress(t *testing.T) {
 	in.Controls.Abort = true
 	out := mustPlan(t, in)
 	wantPhase(t, out, PhaseCompleted)
-	wantEvents(t, out)
+	wantEvents(t, in, out)
 }
 
 func TestPlanImmediate(t *testing.T) {
@@ -581,7 +581,7 @@ func TestPlanScaleOutInBatches(t *testing.T) {
 	in.Strategy.NeedConfirm = true
 	in.Controls.Confirm = Confirmation{Revision: "v1", Batch: 3}
 	out := mustPlan(t, in)
-	wantEvents(t, out, ReasonScaleOutStarted, ReasonBatchStarted)
+	wantEvents(t, in, out, ReasonScaleOutStarted, ReasonBatchStarted)
 	wantInts(t, "replicas", replicas(out), []int32{14, 13, 13})
 	wantInts(t, "partitions", partitions(out), []int32{0, 0, 0})
 	if rel := out.Status.Release; rel.Batch != 4 || rel.TotalBatches != 6 || rel.StaleConfirmBatch != 3 {
@@ -750,7 +750,7 @@ func TestPlanPausedBeforeTheFirstBatch(t *testing.T) {
 	out := mustPlan(t, in)
 	wantPhase(t, out, PhasePaused)
 	wantInts(t, "partitions", partitions(out), []int32{10, 10, 10})
-	wantEvents(t, out, ReasonReleaseStarted, ReasonReleasePaused)
+	wantEvents(t, in, out, ReasonReleaseStarted, ReasonReleasePaused)
 	if rel := out.Status.Release; rel.Batch != 0 || rel.TotalBatches != 3 || len(rel.Batches) != 0 {
 		t.Errorf("release %+v: want batch 0 of 3 waiting", rel)
 	}

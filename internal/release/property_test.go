@@ -35,6 +35,8 @@ type simWorld struct {
 	writes []confirmWrite
 	// last is the last Output whose status was stored.
 	last Output
+	// announced counts the batch events sent, by key.
+	announced map[string]int
 }
 
 type confirmWrite struct {
@@ -54,7 +56,7 @@ func TestPlanPropertiesInSimulatedClusters(t *testing.T) {
 }
 
 func newSimWorld(t *testing.T, rng *rand.Rand) *simWorld {
-	w := &simWorld{t: t, rng: rng, changes: map[string]int{}}
+	w := &simWorld{t: t, rng: rng, changes: map[string]int{}, announced: map[string]int{}}
 	n := 1 + rng.Intn(6)
 	in := Input{Now: t0, TargetRevision: "v2"}
 	for i := range n {
@@ -162,6 +164,7 @@ func (w *simWorld) check(out Output) {
 		t.Fatalf("step %d: planning again from the stored status changes things:\n%+v\n%+v\nevents %+v",
 			w.step, out.Status, replay.Status, replay.Events)
 	}
+	w.checkAnnouncements(out, replay)
 	if rel.Phase == PhaseCompleted && out.Status.StableRevision != in.TargetRevision {
 		t.Fatalf("step %d: completed, but stable revision %q, target %q", w.step, out.Status.StableRevision, in.TargetRevision)
 	}
@@ -193,6 +196,29 @@ func (w *simWorld) check(out Output) {
 			if !w.confirmedDuringRelease(rel.Revision, started.Batch, before) {
 				t.Fatalf("step %d: batch %d started without a confirmation written for it (writes %+v)", w.step, started.Batch, w.writes)
 			}
+		}
+	}
+}
+
+// checkAnnouncements sends the batch events of one stored status, as the
+// shell does, and asserts that every batch's start (and completion, once
+// there) is announced exactly once, and that a replay announces nothing.
+func (w *simWorld) checkAnnouncements(out, replay Output) {
+	rel := out.Status.Release
+	for _, ev := range BatchEvents(rel.Revision, w.last.Status.Release.Batches, rel.Batches) {
+		if w.announced[ev.Key]++; w.announced[ev.Key] > 1 {
+			w.t.Fatalf("step %d: %s announced twice: %s", w.step, ev.Reason, ev.Message)
+		}
+	}
+	if again := BatchEvents(rel.Revision, rel.Batches, replay.Status.Release.Batches); len(again) > 0 {
+		w.t.Fatalf("step %d: a replay announces %+v", w.step, again)
+	}
+	for _, b := range rel.Batches {
+		if w.announced[keyed(rel.Revision, b, ReasonBatchStarted, "").Key] != 1 {
+			w.t.Fatalf("step %d: the start of batch %+v was not announced", w.step, b)
+		}
+		if !b.CompletedAt.IsZero() && w.announced[keyed(rel.Revision, b, ReasonBatchCompleted, "").Key] != 1 {
+			w.t.Fatalf("step %d: the completion of batch %+v was not announced", w.step, b)
 		}
 	}
 }

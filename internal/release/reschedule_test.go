@@ -39,14 +39,14 @@ func TestRescheduleMovesQuotaToTheRoomiestUnit(t *testing.T) {
 	if !reflect.DeepEqual(out.Status.Moves, want) {
 		t.Errorf("moves %+v, want %+v", out.Status.Moves, want)
 	}
-	wantEvents(t, out, ReasonQuotaMoved)
+	wantEvents(t, in, out, ReasonQuotaMoved)
 	wantPhase(t, out, PhaseCompleted)
 
 	// The scale-in of b has not happened yet: the same pods do not move again.
 	in = then(in, out, stillObserved)
 	out = mustPlan(t, in)
 	wantInts(t, "quotas", quotas(out), []int32{12, 8, 10})
-	wantEvents(t, out)
+	wantEvents(t, in, out)
 }
 
 func TestRescheduleSpreadsOverUnitsWithRoom(t *testing.T) {
@@ -109,7 +109,7 @@ func TestRescheduleGivesQuotaBackOnePodAtATime(t *testing.T) {
 	if len(out.Status.Moves) != 1 || out.Status.Moves[0].Count != 1 {
 		t.Errorf("moves %+v, want 1 pod still moved", out.Status.Moves)
 	}
-	wantEvents(t, out, ReasonQuotaReturned)
+	wantEvents(t, in, out, ReasonQuotaReturned)
 
 	// The returned pod is not ready yet: nothing more comes back.
 	in = then(in, out, stillObserved)

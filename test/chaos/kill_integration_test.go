@@ -7,6 +7,7 @@ package chaos
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"math/rand"
@@ -18,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -26,6 +28,7 @@ import (
 
 	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
 	"github.com/cafe-dev/cafe/internal/controller/inplaceset"
+	"github.com/cafe-dev/cafe/internal/release"
 	"github.com/cafe-dev/cafe/internal/testenv"
 )
 
@@ -304,11 +307,68 @@ func TestReleaseSurvivesControllerKills(t *testing.T) {
 			}
 		}
 	}
+	checkBatchEvents(t, ns)
 	if n := obs.CheckHandoff(t, time.Second); n == 0 {
 		t.Error("no hand-off was checked")
 	}
 	if ctl.kill != 32 {
 		t.Errorf("%d kills happened, want 32", ctl.kill)
+	}
+}
+
+// checkBatchEvents checks that every batch of every release was marked
+// once despite the kills: one BatchStarted and one BatchCompleted event per
+// batch recorded on the workload's revisions, under the names the
+// controller gives them, and no other.
+func checkBatchEvents(t *testing.T, ns string) {
+	t.Helper()
+	var revisions appsv1.ControllerRevisionList
+	if err := env.Client.List(context.Background(), &revisions, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{}
+	for _, rev := range revisions.Items {
+		if owner := metav1.GetControllerOf(&rev); owner == nil || owner.Kind != "CafeDeployment" {
+			continue
+		}
+		var recorded []appsv1alpha1.BatchRecord
+		if err := json.Unmarshal([]byte(rev.Annotations[appsv1alpha1.ReleaseBatchesAnnotation]), &recorded); err != nil {
+			t.Fatalf("revision %s: batch records: %v", rev.Name, err)
+		}
+		var batches []release.BatchRecord
+		for _, b := range recorded {
+			if b.StartedAt == nil || b.CompletedAt == nil {
+				t.Errorf("revision %s: batch %d not completed: %+v", rev.Name, b.Batch, b)
+				continue
+			}
+			batches = append(batches, release.BatchRecord{Batch: b.Batch, Target: b.Target, StartedAt: b.StartedAt.Time, CompletedAt: b.CompletedAt.Time})
+		}
+		for _, ev := range release.BatchEvents(rev.Name, nil, batches) {
+			want["pay."+ev.Key] = ev.Reason + ": " + ev.Message
+		}
+	}
+	var events corev1.EventList
+	if err := env.Client.List(context.Background(), &events, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, ev := range events.Items {
+		if ev.InvolvedObject.Kind == "CafeDeployment" && (ev.Reason == release.ReasonBatchStarted || ev.Reason == release.ReasonBatchCompleted) {
+			got[ev.Name] = ev.Reason + ": " + ev.Message
+		}
+	}
+	for name, what := range want {
+		if _, ok := got[name]; !ok {
+			t.Errorf("no event %s (%s)", name, what)
+		}
+	}
+	for name, what := range got {
+		if _, ok := want[name]; !ok {
+			t.Errorf("event %s (%s) marks no recorded batch", name, what)
+		}
+	}
+	if len(want) < 10 {
+		t.Errorf("%d batch events expected from the records, want at least 10 (five releases)", len(want))
 	}
 }
 

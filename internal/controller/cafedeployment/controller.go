@@ -160,7 +160,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			return ctrl.Result{}, err
 		}
 	}
-	if err := r.recordBatches(ctx, &cd, hist); err != nil {
+	if err := r.announceBatches(ctx, &cd, hist); err != nil {
 		return ctrl.Result{}, err
 	}
 	for _, ev := range out.Events {

@@ -96,13 +96,7 @@ func previousStatus(s *appsv1alpha1.CafeDeploymentStatus) release.Status {
 			AbortedBy:         s.Release.AbortedBy,
 		},
 	}
-	for _, b := range s.Release.Batches {
-		p.Release.Batches = append(p.Release.Batches, release.BatchRecord{
-			Batch: b.Batch, Target: b.Target, StartedAt: timeOf(b.StartedAt),
-			ConfirmedBy: b.ConfirmedBy, ConfirmedAt: timeOf(b.ConfirmedAt), CompletedAt: timeOf(b.CompletedAt),
-			FailureThresholdReachedAt: timeOf(b.FailureThresholdReachedAt),
-		})
-	}
+	p.Release.Batches = batchRecordsOf(s.Release.Batches)
 	for _, u := range s.Units {
 		p.Units = append(p.Units, release.UnitState{Name: u.Name, Quota: u.Quota, Target: u.Target, Partition: u.Partition})
 	}
@@ -110,6 +104,18 @@ func previousStatus(s *appsv1alpha1.CafeDeploymentStatus) release.Status {
 		p.Moves = append(p.Moves, release.QuotaMove{From: m.From, To: m.To, Count: m.Count, Time: m.Time.Time, Reason: m.Reason})
 	}
 	return p
+}
+
+func batchRecordsOf(batches []appsv1alpha1.BatchRecord) []release.BatchRecord {
+	var records []release.BatchRecord
+	for _, b := range batches {
+		records = append(records, release.BatchRecord{
+			Batch: b.Batch, Target: b.Target, StartedAt: timeOf(b.StartedAt),
+			ConfirmedBy: b.ConfirmedBy, ConfirmedAt: timeOf(b.ConfirmedAt), CompletedAt: timeOf(b.CompletedAt),
+			FailureThresholdReachedAt: timeOf(b.FailureThresholdReachedAt),
+		})
+	}
+	return records
 }
 
 func timeOf(t *metav1.Time) time.Time {

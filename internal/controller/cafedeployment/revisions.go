@@ -2,7 +2,6 @@ package cafedeployment
 
 import (
 	"context"
-	"encoding/json"
 	"sort"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -138,33 +137,5 @@ func (r *Reconciler) pruneHistory(ctx context.Context, cd *appsv1alpha1.CafeDepl
 		}
 		excess--
 	}
-	return nil
-}
-
-// recordBatches keeps the release's batch records on its revision, so the
-// history of who confirmed what outlives the next release. It writes only
-// when the records changed.
-func (r *Reconciler) recordBatches(ctx context.Context, cd *appsv1alpha1.CafeDeployment, h history) error {
-	rel := cd.Status.Release
-	rev, ok := h.byName[rel.Revision]
-	if !ok || len(rel.Batches) == 0 {
-		return nil
-	}
-	data, err := json.Marshal(rel.Batches)
-	if err != nil {
-		return err
-	}
-	if rev.Annotations[appsv1alpha1.ReleaseBatchesAnnotation] == string(data) {
-		return nil
-	}
-	updated := rev.DeepCopy()
-	if updated.Annotations == nil {
-		updated.Annotations = map[string]string{}
-	}
-	updated.Annotations[appsv1alpha1.ReleaseBatchesAnnotation] = string(data)
-	if err := r.Client.Patch(ctx, updated, client.MergeFrom(rev)); err != nil {
-		return client.IgnoreNotFound(err)
-	}
-	*rev = *updated
 	return nil
 }
