@@ -67,20 +67,26 @@ func (r *Reconciler) updateStatus(ctx context.Context, set *appsv1alpha1.InPlace
 }
 
 // countsInterval is how often, at most, a status write carries nothing but
-// refreshed pod counts (which change with every pod event; nothing in CAFE
-// plans on them).
+// refreshed progress: pod counts and what the set waits for, which change
+// with every pod event and which nothing in CAFE plans on.
 const countsInterval = time.Second
 
-// onlyCountsChanged reports whether two statuses differ only in pod counts
-// or in the wording of a condition whose status and reason stay the same
-// (the Waiting message counts drain seconds).
+// onlyCountsChanged reports whether two statuses differ only in progress:
+// pod counts, the Waiting condition (during a release it moves between
+// draining, readiness and the budget with nearly every pod's step; its
+// status, reason and message lag by at most countsInterval), or the wording
+// of another condition whose status and reason stay the same.
 func onlyCountsChanged(old, updated *appsv1alpha1.InPlaceSetStatus) bool {
 	a, b := old.DeepCopy(), updated.DeepCopy()
 	for _, s := range []*appsv1alpha1.InPlaceSetStatus{a, b} {
 		s.Replicas, s.ReadyReplicas, s.AvailableReplicas, s.UpdatedReplicas, s.UpdatedReadyReplicas = 0, 0, 0, 0, 0
 		for i := range s.Conditions {
-			s.Conditions[i].Message = ""
-			s.Conditions[i].LastTransitionTime = metav1.Time{}
+			c := &s.Conditions[i]
+			c.Message = ""
+			c.LastTransitionTime = metav1.Time{}
+			if c.Type == ConditionWaiting {
+				c.Status, c.Reason = "", ""
+			}
 		}
 	}
 	return equality.Semantic.DeepEqual(a, b)
