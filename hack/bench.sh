@@ -7,9 +7,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 echo "=== cafe up (hack/bench-up.sh)"
 bash hack/bench-up.sh
 echo
-echo "=== releases (go run ./test/bench/release -pods ${PODS:-1000})"
-go run ./test/bench/release -pods "${PODS:-1000}"
-echo
+for qps in 20 200; do
+	echo "=== releases (go run ./test/bench/release -pods ${PODS:-1000} -qps $qps)"
+	go run ./test/bench/release -pods "${PODS:-1000}" -qps "$qps"
+	echo
+done
 echo "=== the API server's CPU per pod write (go run ./test/bench/writecost)"
 go run ./test/bench/writecost
 if [[ -f hack/bench-router.sh ]]; then

@@ -116,13 +116,15 @@ func (p *Platform) startControllerManager() error {
 	return err
 }
 
-// startScheduler runs kube-scheduler with a raised client QPS.
+// startScheduler runs kube-scheduler with kube-controller-manager's client
+// QPS, but never below its own default (50), so a platform that models a
+// stock controller manager does not also starve scheduling.
 func (p *Platform) startScheduler() error {
 	port, err := FreePort()
 	if err != nil {
 		return err
 	}
-	qps := p.opts.ControllerManagerQPS
+	qps := max(p.opts.ControllerManagerQPS, schedulerDefaultQPS)
 	config := fmt.Sprintf(`apiVersion: kubescheduler.config.k8s.io/v1
 kind: KubeSchedulerConfiguration
 clientConnection:
@@ -146,6 +148,9 @@ leaderElection:
 	_, err = p.start("kube-scheduler", args)
 	return err
 }
+
+// schedulerDefaultQPS is kube-scheduler's own default client QPS.
+const schedulerDefaultQPS = 50
 
 // startKwok runs kwok with CAFE's stages, managing the simulated nodes.
 func (p *Platform) startKwok() error {

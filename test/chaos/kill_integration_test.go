@@ -319,12 +319,49 @@ func TestReleaseSurvivesControllerKills(t *testing.T) {
 // checkBatchEvents checks that every batch of every release was marked
 // once despite the kills: one BatchStarted and one BatchCompleted event per
 // batch recorded on the workload's revisions, under the names the
-// controller gives them, and no other.
+// controller gives them, and no other. The last batch's event and record
+// follow its status by a moment, so the check waits for them.
 func checkBatchEvents(t *testing.T, ns string) {
 	t.Helper()
+	testenv.Eventually(t, time.Minute, "one event per batch start and completion", func() (bool, string) {
+		want, err := recordedBatchEvents(ns)
+		if err != nil {
+			return false, err.Error()
+		}
+		if len(want) < 10 {
+			return false, fmt.Sprintf("%d batch events expected from the records, want at least 10 (five releases)", len(want))
+		}
+		var events corev1.EventList
+		if err := env.Client.List(context.Background(), &events, client.InNamespace(ns)); err != nil {
+			return false, err.Error()
+		}
+		got := map[string]string{}
+		for _, ev := range events.Items {
+			if ev.InvolvedObject.Kind == "CafeDeployment" && (ev.Reason == release.ReasonBatchStarted || ev.Reason == release.ReasonBatchCompleted) {
+				got[ev.Name] = ev.Reason + ": " + ev.Message
+			}
+		}
+		var wrong []string
+		for name, what := range want {
+			if _, ok := got[name]; !ok {
+				wrong = append(wrong, fmt.Sprintf("no event %s (%s)", name, what))
+			}
+		}
+		for name, what := range got {
+			if _, ok := want[name]; !ok {
+				wrong = append(wrong, fmt.Sprintf("event %s (%s) marks no recorded batch", name, what))
+			}
+		}
+		return len(wrong) == 0, strings.Join(wrong, "\n")
+	})
+}
+
+// recordedBatchEvents names the events the batch records on the workload's
+// revisions call for, each with its reason and message.
+func recordedBatchEvents(ns string) (map[string]string, error) {
 	var revisions appsv1.ControllerRevisionList
 	if err := env.Client.List(context.Background(), &revisions, client.InNamespace(ns)); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	want := map[string]string{}
 	for _, rev := range revisions.Items {
@@ -333,13 +370,12 @@ func checkBatchEvents(t *testing.T, ns string) {
 		}
 		var recorded []appsv1alpha1.BatchRecord
 		if err := json.Unmarshal([]byte(rev.Annotations[appsv1alpha1.ReleaseBatchesAnnotation]), &recorded); err != nil {
-			t.Fatalf("revision %s: batch records: %v", rev.Name, err)
+			return nil, fmt.Errorf("revision %s: batch records: %w", rev.Name, err)
 		}
 		var batches []release.BatchRecord
 		for _, b := range recorded {
 			if b.StartedAt == nil || b.CompletedAt == nil {
-				t.Errorf("revision %s: batch %d not completed: %+v", rev.Name, b.Batch, b)
-				continue
+				return nil, fmt.Errorf("revision %s: batch %d not completed: %+v", rev.Name, b.Batch, b)
 			}
 			batches = append(batches, release.BatchRecord{Batch: b.Batch, Target: b.Target, StartedAt: b.StartedAt.Time, CompletedAt: b.CompletedAt.Time})
 		}
@@ -347,29 +383,7 @@ func checkBatchEvents(t *testing.T, ns string) {
 			want["pay."+ev.Key] = ev.Reason + ": " + ev.Message
 		}
 	}
-	var events corev1.EventList
-	if err := env.Client.List(context.Background(), &events, client.InNamespace(ns)); err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]string{}
-	for _, ev := range events.Items {
-		if ev.InvolvedObject.Kind == "CafeDeployment" && (ev.Reason == release.ReasonBatchStarted || ev.Reason == release.ReasonBatchCompleted) {
-			got[ev.Name] = ev.Reason + ": " + ev.Message
-		}
-	}
-	for name, what := range want {
-		if _, ok := got[name]; !ok {
-			t.Errorf("no event %s (%s)", name, what)
-		}
-	}
-	for name, what := range got {
-		if _, ok := want[name]; !ok {
-			t.Errorf("event %s (%s) marks no recorded batch", name, what)
-		}
-	}
-	if len(want) < 10 {
-		t.Errorf("%d batch events expected from the records, want at least 10 (five releases)", len(want))
-	}
+	return want, nil
 }
 
 // podNames lists the namespace's pods, sorted.

@@ -3,13 +3,14 @@ package cafedeployment
 import (
 	"context"
 	"encoding/json"
-	"fmt"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	appsv1alpha1 "github.com/cafe-dev/cafe/api/apps/v1alpha1"
@@ -19,26 +20,31 @@ import (
 // eventSource is the component named on the events this controller sends.
 const eventSource = "cafedeployment-controller"
 
-// announceBatches marks each batch of the release with an event when it
-// starts and when it completes, then keeps the batch records on the
+// announceRetry is how soon a reconcile whose batch events or records could
+// not be written tries again.
+const announceRetry = 5 * time.Second
+
+// announce marks each batch of the release in cd's status with an event when
+// it starts and when it completes, then keeps the batch records on the
 // release's revision, so the history of who approved what outlives the next
 // release. The records on the revision are what has been announced: a
 // controller stopped after storing the status and before recording finds
 // the difference on its next run and sends those events again, under the
 // same names, so the API server keeps one of each. It writes only when the
-// records changed.
-func (r *Reconciler) announceBatches(ctx context.Context, cd *appsv1alpha1.CafeDeployment, h history) error {
+// records changed; with onlyUnannounced (the status as read, before
+// planning), only when an event is missing too, so that a status read from a
+// cache behind the record is not written back over it.
+// It reports whether everything was written; a failure is logged and
+// retried, and holds nothing else up.
+func (r *Reconciler) announce(ctx context.Context, cd *appsv1alpha1.CafeDeployment, h history, onlyUnannounced bool) bool {
 	rel := cd.Status.Release
 	rev, ok := h.byName[rel.Revision]
 	if !ok || len(rel.Batches) == 0 {
-		return nil
+		return true
 	}
 	data, err := json.Marshal(rel.Batches)
-	if err != nil {
-		return err
-	}
-	if rev.Annotations[appsv1alpha1.ReleaseBatchesAnnotation] == string(data) {
-		return nil
+	if err != nil || rev.Annotations[appsv1alpha1.ReleaseBatchesAnnotation] == string(data) {
+		return err == nil
 	}
 	var recorded []appsv1alpha1.BatchRecord
 	if old := rev.Annotations[appsv1alpha1.ReleaseBatchesAnnotation]; old != "" {
@@ -46,12 +52,22 @@ func (r *Reconciler) announceBatches(ctx context.Context, cd *appsv1alpha1.CafeD
 		// announced again.
 		_ = json.Unmarshal([]byte(old), &recorded)
 	}
-	for _, ev := range release.BatchEvents(rel.Revision, batchRecordsOf(recorded), batchRecordsOf(rel.Batches)) {
+	events := release.BatchEvents(rel.Revision, batchRecordsOf(recorded), batchRecordsOf(rel.Batches))
+	if onlyUnannounced && len(events) == 0 {
+		return true
+	}
+	log := ctrl.LoggerFrom(ctx)
+	for _, ev := range events {
 		if err := r.sendOnce(ctx, cd, ev); err != nil {
-			return fmt.Errorf("announce %s: %w", ev.Message, err)
+			log.Error(err, "batch event not sent; it is sent again shortly", "reason", ev.Reason, "message", ev.Message)
+			return false
 		}
 	}
-	return r.recordBatches(ctx, rev, string(data))
+	if err := r.recordBatches(ctx, rev, string(data)); err != nil {
+		log.Error(err, "batch records not kept on the revision; trying again shortly", "revision", rev.Name)
+		return false
+	}
+	return true
 }
 
 // recordBatches stores the batch records on the revision.

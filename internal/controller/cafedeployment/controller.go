@@ -66,6 +66,7 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups="",resources=pods,verbs=list;watch
 // +kubebuilder:rbac:groups="",resources=nodes,verbs=list
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=list;watch;create;patch;delete
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 
 // SetupWithManager registers the controller.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
@@ -105,6 +106,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	// The stored status first: a run that stopped before announcing it (or
+	// failed on the way) would otherwise lose its batches' events once a new
+	// release replaces them.
+	announced := r.announce(ctx, &cd, hist, true)
 	target, err := r.ensureTargetRevision(ctx, &cd, &hist)
 	if err != nil {
 		return ctrl.Result{}, err
@@ -160,12 +165,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			return ctrl.Result{}, err
 		}
 	}
-	if err := r.announceBatches(ctx, &cd, hist); err != nil {
-		return ctrl.Result{}, err
-	}
 	for _, ev := range out.Events {
 		r.Recorder.Event(&cd, ev.Type, ev.Reason, ev.Message)
 	}
+	announced = r.announce(ctx, &cd, hist, false) && announced
 	recordMetrics(&cd, out, observed)
 	if err := r.pruneHistory(ctx, &cd, hist, inUse); err != nil {
 		return ctrl.Result{}, err
@@ -177,6 +180,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	if countsLater && (after == 0 || after > countsInterval) {
 		after = countsInterval
+	}
+	if !announced && (after == 0 || after > announceRetry) {
+		after = announceRetry
 	}
 	return ctrl.Result{RequeueAfter: after}, nil
 }

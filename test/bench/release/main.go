@@ -43,7 +43,7 @@ var (
 	pods        = flag.Int("pods", 1000, "pods per workload")
 	latency     = flag.Duration("latency", time.Second, "simulated container start latency (same for every scenario)")
 	sandbox     = flag.Duration("sandbox-latency", 0, "simulated time a new pod's sandbox (network, volumes) takes before its containers start; in-place restarts keep theirs (same for every scenario)")
-	qps         = flag.Int("qps", 200, "client QPS of kube-controller-manager and of CAFE's controller alike")
+	qps         = flag.Int("qps", 20, "client QPS (burst twice that) of each controller, kube-controller-manager's and CAFE's alike (kube-scheduler's too, but never below its default of 50); 20 is kube-controller-manager's default (its burst is 30), under which a release is bound by its controllers' requests; at 200 the API server's CPU on a 2-core machine bounds it instead")
 	binDir      = flag.String("bin-dir", "bin", "directory with the control-plane binaries")
 	nodesPer    = flag.Int("nodes-per-unit", 4, "simulated nodes per unit")
 	scale       = flag.Int("scale-workloads", 0, "instead of the release comparison: create this many CafeDeployments of -pods pods each, report the controller's peak RSS, then watch reconciles while idle")
